@@ -1,0 +1,3 @@
+"""rsengine: relative strength across the US equity index futures."""
+
+__version__ = "0.1.0"

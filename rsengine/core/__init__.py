@@ -1,0 +1,67 @@
+"""The core: bar aggregator, bar combiner, ring buffers, rolling statistics and
+the slice assembler.
+
+A compiled (Cython) implementation is used when it is importable. Setting
+``RSENGINE_NO_EXTENSIONS=1`` selects the pure-Python twin instead, which is the
+reference the compiled core is tested against. ``RSENGINE_REQUIRE_EXTENSIONS=1``
+turns a missing compiled core into an ImportError instead of a silent fallback.
+``USING_EXTENSION`` tells which one is active.
+"""
+
+import os
+
+from .types import FILLED, LATE, OFF_SESSION, PARTIAL, Bars, Rejected, Slice
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+if _flag("RSENGINE_NO_EXTENSIONS"):
+    if _flag("RSENGINE_REQUIRE_EXTENSIONS"):
+        raise ImportError(
+            "RSENGINE_NO_EXTENSIONS and RSENGINE_REQUIRE_EXTENSIONS are both set; unset one"
+        )
+    _compiled = None
+else:
+    try:
+        from . import _aggregate, _ring, _slices
+
+        _compiled = (_aggregate, _ring, _slices)
+    except ImportError as exc:
+        if _flag("RSENGINE_REQUIRE_EXTENSIONS"):
+            raise ImportError(
+                "rsengine's compiled core is not built; reinstall with a C compiler "
+                "(pip install --force-reinstall --no-binary rsengine rsengine) or unset "
+                "RSENGINE_REQUIRE_EXTENSIONS"
+            ) from exc
+        _compiled = None
+
+if _compiled is not None:
+    from ._aggregate import BarAggregator
+    from ._ring import BarRing, RollingCorr, RollingStats
+    from ._slices import SliceAssembler
+
+    USING_EXTENSION = True
+else:
+    from .pure.aggregate import BarAggregator
+    from .pure.ring import BarRing, RollingCorr, RollingStats
+    from .pure.slices import SliceAssembler
+
+    USING_EXTENSION = False
+
+__all__ = [
+    "FILLED",
+    "LATE",
+    "OFF_SESSION",
+    "PARTIAL",
+    "USING_EXTENSION",
+    "BarAggregator",
+    "BarRing",
+    "Bars",
+    "Rejected",
+    "RollingCorr",
+    "RollingStats",
+    "Slice",
+    "SliceAssembler",
+]

@@ -1,0 +1,22 @@
+"""Compiles the Cython core in ext/ into rsengine.core."""
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+CORE_MODULES = ("aggregate", "ring", "slices")
+
+extensions = [
+    Extension(f"rsengine.core._{name}", [f"ext/_{name}.pyx"]) for name in CORE_MODULES
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives={
+            "language_level": "3",
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+        },
+    )
+)
