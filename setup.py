@@ -1,12 +1,11 @@
 """Compiles the Cython core in ext/ into rsengine.core."""
+
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 CORE_MODULES = ("aggregate", "ring", "slices")
 
-extensions = [
-    Extension(f"rsengine.core._{name}", [f"ext/_{name}.pyx"]) for name in CORE_MODULES
-]
+extensions = [Extension(f"rsengine.core._{name}", [f"ext/_{name}.pyx"]) for name in CORE_MODULES]
 
 setup(
     ext_modules=cythonize(

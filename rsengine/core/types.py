@@ -63,7 +63,9 @@ class Bars:
     def concat(cls, parts: list[Bars]) -> Bars:
         if not parts:
             return cls.empty()
-        return cls(**{name: np.concatenate([getattr(p, name) for p in parts]) for name in BAR_COLUMNS})
+        return cls(
+            **{name: np.concatenate([getattr(p, name) for p in parts]) for name in BAR_COLUMNS}
+        )
 
     def columns(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in BAR_COLUMNS}

@@ -1,0 +1,195 @@
+"""Trading sessions from a maintained exchange calendar, and the bar grid on them.
+
+A Globex session runs from 18:00 ET on the previous day to 17:00 ET; its
+session date is the date on which it closes. Holidays, early closes and any
+intra-session halt come from ``pandas_market_calendars`` (default calendar
+``CME Globex Equity``), never from a hand-kept list.
+
+The core aggregator knows nothing of calendars: it is handed *segments*
+(stretches of continuous trading, int64 ns UTC) and, for each, an *anchor*, one
+edge of the bar grid. Bars in a segment have edges at ``anchor + k * bar_ns``
+clipped to the segment, so no bar spans a halt or a session boundary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from zoneinfo import ZoneInfo
+
+import attrs
+import numpy as np
+
+EXCHANGE_TZ = "America/New_York"
+# Checked against three years of Databento MES/MNQ/M2K bars: every bar falls in a
+# session of this calendar, including the 13:15 ET early closes, which the
+# "CME_Equity" calendar puts at 13:00. It has no intra-session halts, so 2018-era
+# data with the 16:15-16:30 ET halt wants calendar "CME_Equity".
+DEFAULT_CALENDAR = "CME Globex Equity"
+
+NS_PER_SECOND = 1_000_000_000
+DAY_NS = 86_400 * NS_PER_SECOND
+
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86_400,
+    "day": 86_400,
+    "days": 86_400,
+}
+_BAR_SIZE = re.compile(r"^\s*(\d+)\s*([a-z]+)\s*$")
+
+
+def parse_bar_size(text: str | int) -> int:
+    """``'5min'``, ``'30s'``, ``'1h'``, ``'1d'`` (or ns as int) -> nanoseconds.
+
+    One day (``'1d'``) means one bar per session, whatever the session's length.
+    """
+    if isinstance(text, (int, np.integer)) and not isinstance(text, bool):
+        ns = int(text)
+    else:
+        m = _BAR_SIZE.match(str(text).lower())
+        if not m or m.group(2) not in _UNITS:
+            raise ValueError(
+                f"bar size {text!r} is not understood: expected a number and a unit "
+                f"such as '30s', '1min', '5min', '1h' or '1d'"
+            )
+        ns = int(m.group(1)) * _UNITS[m.group(2)] * NS_PER_SECOND
+    if ns <= 0 or ns > DAY_NS:
+        raise ValueError(f"bar size {text!r} must be more than 0 and at most one day")
+    return ns
+
+
+def parse_anchor(text: str | None) -> dt.time | None:
+    """``None``/``'session'`` -> session open; ``'09:30'`` -> that time of day."""
+    if text is None or str(text).strip().lower() in ("", "session", "session_open"):
+        return None
+    try:
+        return dt.time.fromisoformat(str(text).strip())
+    except ValueError:
+        raise ValueError(
+            f"anchor {text!r} is not understood: expected 'session' or a time such as '09:30'"
+        ) from None
+
+
+@functools.cache
+def _calendar(name: str):
+    import pandas_market_calendars as mcal
+
+    try:
+        return mcal.get_calendar(name)
+    except (RuntimeError, KeyError):
+        known = ", ".join(n for n in mcal.get_calendar_names() if n.startswith(("CME", "CBOT")))
+        raise ValueError(f"unknown exchange calendar {name!r}; CME/CBOT ones: {known}") from None
+
+
+def _ns(series) -> np.ndarray:
+    return (
+        series.dt.tz_convert("UTC")
+        .dt.tz_localize(None)
+        .to_numpy()
+        .astype("datetime64[ns]")
+        .view(np.int64)
+    )
+
+
+@attrs.frozen(eq=False)
+class SessionSchedule:
+    """Sessions in date order: int64 ns UTC bounds, optional halt inside each.
+
+    ``break_start == break_end`` means the session has no halt.
+    """
+
+    session_date: np.ndarray  # datetime64[D], the date the session closes
+    open_ns: np.ndarray
+    close_ns: np.ndarray
+    break_start_ns: np.ndarray
+    break_end_ns: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.open_ns)
+
+    def session_index(self, ts_ns: np.ndarray | int) -> np.ndarray:
+        """Index of the session each stamp falls in (its close is after it), or -1."""
+        ts = np.asarray(ts_ns, dtype=np.int64)
+        idx = np.searchsorted(self.close_ns, ts, side="right")
+        inside = (idx < len(self)) & (ts >= self.open_ns[np.minimum(idx, len(self) - 1)])
+        return np.where(inside, idx, -1)
+
+
+def load_schedule(
+    start: dt.date, end: dt.date, calendar: str = DEFAULT_CALENDAR
+) -> SessionSchedule:
+    """Sessions whose session date lies in ``[start, end]``."""
+    frame = _calendar(calendar).schedule(start_date=start, end_date=end)
+    opens, closes = _ns(frame["market_open"]), _ns(frame["market_close"])
+    if "break_start" in frame:
+        b0, b1 = _ns(frame["break_start"]), _ns(frame["break_end"])
+        # A halt that ends at or after the close is no halt inside the session.
+        real = (b0 < b1) & (b1 < closes)
+        b0, b1 = np.where(real, b0, closes), np.where(real, b1, closes)
+    else:
+        b0 = b1 = closes
+    return SessionSchedule(
+        session_date=frame.index.to_numpy().astype("datetime64[D]"),
+        open_ns=opens,
+        close_ns=closes,
+        break_start_ns=b0,
+        break_end_ns=b1,
+    )
+
+
+def _local_ns(day: np.datetime64, at: dt.time, tz: ZoneInfo) -> int:
+    local = dt.datetime.combine(day.astype(dt.date), at, tzinfo=tz)
+    seconds = int(local.timestamp())
+    return seconds * NS_PER_SECOND + local.microsecond * 1000
+
+
+def segments(
+    schedule: SessionSchedule,
+    bar_ns: int,
+    anchor: dt.time | None = None,
+    tz: str = EXCHANGE_TZ,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The aggregator's segments for a schedule: (open_ns, close_ns, anchor_ns).
+
+    Intraday bars break at a session's halt; a one-day bar covers the whole
+    session, halt included. With ``anchor=None`` the grid starts at the
+    session open; otherwise at that time of day (in ``tz``) on the session
+    date, so 60-minute bars can line up with the 09:30 ET open.
+    """
+    zone = ZoneInfo(tz)
+    opens, closes, anchors = [], [], []
+    for i in range(len(schedule)):
+        o, c = int(schedule.open_ns[i]), int(schedule.close_ns[i])
+        a = (
+            o
+            if anchor is None or bar_ns >= DAY_NS
+            else _local_ns(schedule.session_date[i], anchor, zone)
+        )
+        b0, b1 = int(schedule.break_start_ns[i]), int(schedule.break_end_ns[i])
+        pieces = [(o, c)] if bar_ns >= DAY_NS or b0 >= b1 else [(o, b0), (b1, c)]
+        for so, sc in pieces:
+            if so < sc:
+                opens.append(so)
+                closes.append(sc)
+                anchors.append(a)
+    return (
+        np.asarray(opens, dtype=np.int64),
+        np.asarray(closes, dtype=np.int64),
+        np.asarray(anchors, dtype=np.int64),
+    )
+
+
+def ns_to_date(ts_ns: int, tz: str = EXCHANGE_TZ) -> dt.date:
+    return dt.datetime.fromtimestamp(ts_ns / NS_PER_SECOND, tz=ZoneInfo(tz)).date()
