@@ -1,0 +1,202 @@
+"""rsengine benchmarks: one JSON line per measurement, each against a baseline
+measured in the same run.
+
+    python bench/run.py            # full sizes (about a minute)
+    python bench/run.py --quick    # small sizes, a few seconds
+
+Fields: name, value, unit, baseline (the baseline's value in the same unit),
+ratio (value / baseline, so above 1 means rsengine is ahead, except for sizes,
+where it is the share of the budget used). Not a test: nothing here passes or
+fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from rsengine.core import USING_EXTENSION, BarAggregator, BarRing, RollingCorr
+from rsengine.core.pure.aggregate import BarAggregator as PureAggregator
+from rsengine.core.pure.ring import BarRing as PureRing
+from rsengine.core.pure.ring import RollingCorr as PureCorr
+from rsengine.sessions import load_schedule, segments
+
+MINUTE = 60 * 10**9
+
+
+def emit(name, value, unit, baseline, ratio=None):
+    if ratio is None:
+        ratio = value / baseline
+    line = {"name": name, "value": round(value, 3), "unit": unit, "baseline": round(baseline, 3)}
+    line["ratio"] = round(ratio, 3)
+    print(json.dumps(line), flush=True)
+
+
+def best_of(repeats, fn):
+    """Least wall time of a few runs, and the last run's result."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def synthetic_trades(n: int, seed: int = 1):
+    """n trades spread over the sessions of 2024-03-05..08, on the 0.25 tick grid."""
+    sched = load_schedule(dt.date(2024, 3, 5), dt.date(2024, 3, 8))
+    rng = np.random.default_rng(seed)
+    per = np.full(len(sched), n // len(sched))
+    per[: n % len(sched)] += 1
+    ts = np.concatenate(
+        [
+            np.sort(rng.integers(sched.open_ns[i], sched.close_ns[i], per[i]))
+            for i in range(len(sched))
+        ]
+    )
+    price = 5000 + 0.25 * np.cumsum(rng.integers(-1, 2, n))
+    size = rng.integers(1, 20, n).astype(np.float64)
+    return ts, price.astype(np.float64), size
+
+
+def pandas_minute_bars(ts, price, size):
+    frame = pd.DataFrame(
+        {"price": price, "size": size, "pv": price * size},
+        index=pd.DatetimeIndex(ts.view("datetime64[ns]")).tz_localize("UTC"),
+    )
+    grouped = frame.resample("1min", closed="left", label="left")
+    out = grouped["price"].ohlc()
+    out["volume"] = grouped["size"].sum()
+    out["trades"] = grouped["price"].count()
+    out["vwap"] = grouped["pv"].sum() / out["volume"]
+    return out[out["trades"] > 0]
+
+
+def python_minute_bars(ts, price, size):
+    """The loop a user would write by hand: a dict of minute buckets."""
+    bars = {}
+    for t, p, s in zip(ts.tolist(), price.tolist(), size.tolist(), strict=True):
+        key = t - t % MINUTE
+        bar = bars.get(key)
+        if bar is None:
+            bars[key] = [p, p, p, p, s, p * s, 1]
+        else:
+            if p > bar[1]:
+                bar[1] = p
+            if p < bar[2]:
+                bar[2] = p
+            bar[3] = p
+            bar[4] += s
+            bar[5] += p * s
+            bar[6] += 1
+    return bars
+
+
+def bench_aggregation(n, repeats):
+    ts, price, size = synthetic_trades(n)
+    per_s = f"trades/s ({n:,} trades)"
+    # The calendar is read once, outside the clock, as a running engine does.
+    seg = segments(load_schedule(dt.date(2024, 3, 5), dt.date(2024, 3, 8)), MINUTE)
+
+    def array_api():
+        bars = BarAggregator(MINUTE, *seg)
+        return len(bars.update_many(ts, price, size)) + len(bars.finish())
+
+    t_core, n_core = best_of(repeats, array_api)
+    t_pandas, want = best_of(repeats, lambda: pandas_minute_bars(ts, price, size))
+    assert n_core == len(want), (n_core, len(want))
+    emit("trades_to_1min.array_api_vs_pandas", n / t_core, per_s, n / t_pandas)
+
+    t_python, _ = best_of(1, lambda: python_minute_bars(ts, price, size))
+    emit("trades_to_1min.array_api_vs_python_loop", n / t_core, per_s, n / t_python)
+
+    ts_list, price_list, size_list = ts.tolist(), price.tolist(), size.tolist()
+
+    def single_api():
+        bars = BarAggregator(MINUTE, *seg)
+        update = bars.update
+        start = time.perf_counter()
+        for t, p, s in zip(ts_list, price_list, size_list, strict=True):
+            update(t, p, s)
+        elapsed = time.perf_counter() - start
+        bars.drain()
+        return elapsed
+
+    t_single = min(single_api() for _ in range(repeats))
+    emit("trades_to_1min.single_trade_api_vs_python_loop", n / t_single, per_s, n / t_python)
+
+    # the pure-Python twin on a slice (it is the reference, not the fast path)
+    m = min(n, 500_000)
+    t_pure, _ = best_of(
+        1, lambda: PureAggregator(MINUTE, *seg).update_many(ts[:m], price[:m], size[:m])
+    )
+    emit("trades_to_1min.array_api_vs_pure_core", n / t_core, per_s, m / t_pure)
+
+
+def bench_rings(n_bars, n_instruments, repeats):
+    rng = np.random.default_rng(2)
+    close = 5000 * np.exp(np.cumsum(rng.normal(0, 1e-3, (n_instruments, n_bars)), axis=1))
+    returns = np.diff(np.log(close), axis=1, prepend=np.log(close[:, :1]))
+    ts = np.arange(n_bars, dtype=np.int64) * MINUTE
+    window = 1380  # one Globex session of 1-minute bars
+
+    def ring_and_corr(ring_cls=BarRing, corr_cls=RollingCorr):
+        rings = [ring_cls(n_bars) for _ in range(n_instruments)]
+        corrs = [corr_cls(window) for _ in range(n_instruments - 1)]
+        for j in range(n_bars):
+            t = int(ts[j])
+            for k in range(n_instruments):
+                c = float(close[k, j])
+                rings[k].append(t, t + MINUTE, c, c, c, c, 1.0, c, 1, 0)
+            base = float(returns[0, j])
+            for k in range(1, n_instruments):
+                corrs[k - 1].update(base, float(returns[k, j]))
+        return rings
+
+    t_core, rings = best_of(repeats, ring_and_corr)
+
+    def pandas_corr():
+        frame = pd.DataFrame(returns.T)
+        return [frame[0].rolling(window).corr(frame[k]) for k in range(1, n_instruments)]
+
+    t_pandas, _ = best_of(repeats, pandas_corr)
+    t_pure, _ = best_of(1, lambda: ring_and_corr(PureRing, PureCorr))
+    total = n_bars * n_instruments
+    unit = f"bars/s ({n_bars:,} bars x {n_instruments})"
+    emit("ring_append_plus_corr_per_bar_vs_pure_core", total / t_core, unit, total / t_pure)
+    # pandas computes the whole correlation column at once: the vectorised bound
+    emit(
+        "ring_append_plus_corr_per_bar_vs_pandas_rolling_corr",
+        total / t_core,
+        unit,
+        total / t_pandas,
+    )
+    megabytes = sum(r.nbytes for r in rings) / 1e6
+    budget = 100.0 * n_bars * n_instruments / 800_000
+    emit(f"ring_memory_{n_bars}_bars_x{n_instruments}", megabytes, "MB", budget)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
+    args = parser.parse_args(argv)
+    if not USING_EXTENSION:
+        print(
+            "note: the compiled core is not active; figures are for the pure twin", file=sys.stderr
+        )
+    if args.quick:
+        bench_aggregation(200_000, repeats=1)
+        bench_rings(10_000, 8, repeats=1)
+    else:
+        bench_aggregation(5_000_000, repeats=3)
+        bench_rings(100_000, 8, repeats=1)
+
+
+if __name__ == "__main__":
+    main()
