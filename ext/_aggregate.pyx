@@ -189,23 +189,25 @@ cdef object uint8_column(const uint8_t* src, Py_ssize_t n):
 
 # -- trade validation ---------------------------------------------------------------
 
-cdef Py_ssize_t find_bad_trade(const int64_t* ts, const double* price, const double* size,
-                               Py_ssize_t n, int* kind) noexcept nogil:
-    """Index of the first bad trade (``kind``: 1 unsorted, 2 price, 3 size), or -1."""
-    cdef Py_ssize_t i
-    cdef double s
-    for i in range(n):
-        if i and ts[i] < ts[i - 1]:
-            kind[0] = 1
-            return i
-        if not isfinite(price[i]):
-            kind[0] = 2
-            return i
-        s = size[i]
-        if not s >= 0 or not isfinite(s):
-            kind[0] = 3
-            return i
-    return -1
+cdef struct Snapshot:
+    # Everything a batch of trades can change, so a bad batch can be undone.
+    Py_ssize_t seg, b_seg, last_seg, out_n, rej_n
+    bint has_bar
+    int64_t b_open, b_close, n, last_close
+    double o, h, l, c, vol, pv, last_price
+    long long late_count, off_session_count
+
+
+cdef inline int trade_fault(const int64_t* ts, const double* price, const double* size,
+                            Py_ssize_t i) noexcept nogil:
+    """0 for a good trade, else 1 unsorted, 2 price, 3 size (the pure twin's order)."""
+    if i and ts[i] < ts[i - 1]:
+        return 1
+    if not isfinite(price[i]):
+        return 2
+    if not size[i] >= 0 or not isfinite(size[i]):
+        return 3
+    return 0
 
 
 cdef void raise_busy() except *:
@@ -393,8 +395,9 @@ cdef class BarAggregator:
     def update_many(self, ts, price, size):
         """Trades as arrays, oldest first; returns every bar closed by them.
 
-        The whole batch is checked before any of it is used: unsorted stamps,
-        non-finite prices or negative sizes raise ValueError naming the index.
+        Unsorted stamps, non-finite prices or negative sizes raise ValueError
+        naming the index, and leave the bars as they were before the batch (the
+        horizon callback may already have loaded sessions for it).
         """
         if self._busy:
             raise_busy()
@@ -411,11 +414,21 @@ cdef class BarAggregator:
         cdef Py_ssize_t n = tv.shape[0]
         cdef Py_ssize_t bad
         cdef int kind = 0
+        cdef Snapshot snap
         if n == 0:
             return self.drain()
-        with nogil:
-            bad = find_bad_trade(&tv[0], &pv[0], &sv[0], n, &kind)
+        self._ensure_horizon(tv[0], tv[n - 1])
+        # One pass over the arrays (memory bandwidth is the limit): trades are
+        # checked as they are merged, and a bad one undoes the whole batch.
+        self._save(&snap)
+        self._busy = True
+        try:
+            with nogil:
+                bad = self._run_trades(&tv[0], &pv[0], &sv[0], n, &kind)
+        finally:
+            self._busy = False
         if bad >= 0:
+            self._restore(&snap)
             if kind == 1:
                 raise ValueError(
                     f"timestamps not sorted: index {bad} ({tv[bad]}) is before index {bad - 1} "
@@ -424,13 +437,6 @@ cdef class BarAggregator:
             if kind == 2:
                 raise ValueError(f"price at index {bad} is {pv[bad]!r}: expected a finite number")
             raise ValueError(f"size at index {bad} is {sv[bad]!r}: expected a finite number >= 0")
-        self._ensure_horizon(tv[0], tv[n - 1])
-        self._busy = True
-        try:
-            with nogil:
-                self._run_trades(&tv[0], &pv[0], &sv[0], n)
-        finally:
-            self._busy = False
         return self.drain()
 
     def update_bar(self, ts_open, open, high, low, close, volume, vwap=math.nan, trades=1):
@@ -556,8 +562,9 @@ cdef class BarAggregator:
 
     # -- internals ------------------------------------------------------------------
 
-    cdef int _run_trades(self, const int64_t* ts, const double* price, const double* size,
-                         Py_ssize_t n) except -1 nogil:
+    cdef Py_ssize_t _run_trades(self, const int64_t* ts, const double* price,
+                                const double* size, Py_ssize_t n, int* kind) except -2 nogil:
+        """Process trades; returns -1, or the index of the first bad trade."""
         cdef Py_ssize_t i = 0
         cdef double p, s
         while i < n:
@@ -565,11 +572,30 @@ cdef class BarAggregator:
                 i = self._merge_run(ts, price, size, i, n)
                 if i == n:
                     break
+            kind[0] = trade_fault(ts, price, size, i)
+            if kind[0]:
+                return i
             p = price[i]
             s = size[i]
             self._add(ts[i], p, p, p, p, s, p * s, 1)
             i += 1
-        return 0
+        return -1
+
+    cdef void _save(self, Snapshot* q) noexcept:
+        q.seg, q.b_seg, q.last_seg = self._seg, self._b_seg, self._last_seg
+        q.out_n, q.rej_n = self._out.n, self._rej.n
+        q.has_bar, q.b_open, q.b_close, q.n = self._has_bar, self._b_open, self._b_close, self._n
+        q.o, q.h, q.l, q.c, q.vol, q.pv = self._o, self._h, self._l, self._c, self._vol, self._pv
+        q.last_close, q.last_price = self._last_close, self._last_price
+        q.late_count, q.off_session_count = self.late_count, self.off_session_count
+
+    cdef void _restore(self, Snapshot* q) noexcept:
+        self._seg, self._b_seg, self._last_seg = q.seg, q.b_seg, q.last_seg
+        self._out.n, self._rej.n = q.out_n, q.rej_n
+        self._has_bar, self._b_open, self._b_close, self._n = q.has_bar, q.b_open, q.b_close, q.n
+        self._o, self._h, self._l, self._c, self._vol, self._pv = q.o, q.h, q.l, q.c, q.vol, q.pv
+        self._last_close, self._last_price = q.last_close, q.last_price
+        self.late_count, self.off_session_count = q.late_count, q.off_session_count
 
     cdef inline Py_ssize_t _merge_run(self, const int64_t* ts, const double* price,
                                       const double* size, Py_ssize_t i,
@@ -586,13 +612,17 @@ cdef class BarAggregator:
         cdef int64_t cnt = self._n
         cdef Py_ssize_t start = i
         cdef int64_t t
+        cdef int64_t prev = ts[i - 1] if i else ts[i]
         cdef double p, s
         while i < n:
             t = ts[i]
-            if t < b_open or t >= b_close:
-                break
             p = price[i]
             s = size[i]
+            # leave the fast loop at a bar end, and at anything that could be a
+            # bad trade: the caller checks it properly
+            if (t < b_open) | (t >= b_close) | (t < prev) | (p - p != 0) | (s - s != 0) | (s < 0):
+                break
+            prev = t
             if p > h:
                 h = p
             if p < lo:

@@ -564,14 +564,14 @@ def test_bad_trade_batch_raises_the_same_error_and_leaves_state_unchanged(data, 
     bad = data.draw(trade_streams(layout, max_size=30).filter(lambda r: len(r) >= 2))
     for i, how in spoils:
         spoil(bad, 1 + i % (len(bad) - 1), how)
+    # the horizon callback may already have loaded sessions for the batch;
+    # the bars and counters must be as they were
     before = (
         twins.comp.pending,
         twins.comp.has_open_bar,
         twins.comp.late_count,
         twins.comp.off_session_count,
-        twins.comp.horizon,
     )
-    calls = list(twins.callbacks[1].calls) if per_call else None
     kind, exc = twins.call("update_many", *trade_arrays(bad))
     assert kind == "raised" and type(exc) is ValueError
     assert before == (
@@ -579,10 +579,7 @@ def test_bad_trade_batch_raises_the_same_error_and_leaves_state_unchanged(data, 
         twins.comp.has_open_bar,
         twins.comp.late_count,
         twins.comp.off_session_count,
-        twins.comp.horizon,
     )
-    if per_call:
-        assert twins.callbacks[1].calls == calls
     twins.call("update_many", *trade_arrays(rows[cut:]))
     twins.finish_and_compare()
 

@@ -55,7 +55,7 @@ def check_segments(seg_open, seg_close, seg_anchor, after: int = NO_TIME):
     return seg_open, seg_close, seg_anchor
 
 
-def check_trades(ts, price, size, after: int = NO_TIME):
+def trade_arrays(ts, price, size):
     ts = np.ascontiguousarray(ts, dtype=np.int64)
     price = np.ascontiguousarray(price, dtype=np.float64)
     size = np.ascontiguousarray(size, dtype=np.float64)
@@ -63,17 +63,19 @@ def check_trades(ts, price, size, after: int = NO_TIME):
         raise ValueError(
             f"trade arrays differ in length: ts {len(ts)}, price {len(price)}, size {len(size)}"
         )
-    for i in range(len(ts)):
-        t, p, s = int(ts[i]), float(price[i]), float(size[i])
-        if i and t < ts[i - 1]:
-            raise ValueError(
-                f"timestamps not sorted: index {i} ({t}) is before index {i - 1} ({int(ts[i - 1])})"
-            )
-        if not math.isfinite(p):
-            raise ValueError(f"price at index {i} is {p!r}: expected a finite number")
-        if not s >= 0 or not math.isfinite(s):
-            raise ValueError(f"size at index {i} is {s!r}: expected a finite number >= 0")
     return ts, price, size
+
+
+def trade_fault(ts, price, size, i) -> str | None:
+    """Why trade i is bad (naming its index and value), or None."""
+    t, p, s = int(ts[i]), float(price[i]), float(size[i])
+    if i and t < ts[i - 1]:
+        return f"timestamps not sorted: index {i} ({t}) is before index {i - 1} ({int(ts[i - 1])})"
+    if not math.isfinite(p):
+        return f"price at index {i} is {p!r}: expected a finite number"
+    if not s >= 0 or not math.isfinite(s):
+        return f"size at index {i} is {s!r}: expected a finite number >= 0"
+    return None
 
 
 def check_bars(ts_open, open_, high, low, close, volume, vwap, trades):
@@ -182,12 +184,18 @@ class BarAggregator:
     def update_many(self, ts, price, size) -> Bars:
         """Trades as arrays, oldest first; returns every bar closed by them.
 
-        The whole batch is checked before any of it is used: unsorted stamps,
-        non-finite prices or negative sizes raise ValueError naming the index.
+        Unsorted stamps, non-finite prices or negative sizes raise ValueError
+        naming the index, and leave the bars as they were before the batch (the
+        horizon callback may already have loaded sessions for it).
         """
-        ts, price, size = check_trades(ts, price, size)
-        self._ensure_horizon(ts)
+        ts, price, size = trade_arrays(ts, price, size)
+        self._ensure_horizon(ts)  # may load sessions; it changes no bar state
+        before = self._save()
         for i in range(len(ts)):
+            fault = trade_fault(ts, price, size, i)
+            if fault:
+                self._restore(before)
+                raise ValueError(fault)
             p = float(price[i])
             s = float(size[i])
             self._add(int(ts[i]), p, p, p, p, s, p * s, 1)
@@ -255,6 +263,24 @@ class BarAggregator:
         return Rejected(*zip(*rows, strict=True))
 
     # -- internals --------------------------------------------------------------
+
+    _STATE = (
+        "_seg", "_has_bar", "_b_open", "_b_close", "_b_seg", "_o", "_h", "_l", "_c", "_vol",
+        "_pv", "_n", "_last_close", "_last_seg", "_last_price", "late_count", "off_session_count",
+    )
+
+    def _save(self):
+        """Everything a batch can change, so a bad batch can be undone."""
+        return {name: getattr(self, name) for name in self._STATE}, len(self._out), len(
+            self._rejected
+        )
+
+    def _restore(self, saved):
+        state, n_out, n_rejected = saved
+        for name, value in state.items():
+            setattr(self, name, value)
+        del self._out[n_out:]
+        del self._rejected[n_rejected:]
 
     def _ensure_horizon(self, ts):
         """Before a batch: let the caller load segments for its first and last stamps."""
