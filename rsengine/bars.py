@@ -34,6 +34,8 @@ class TimeBars:
     anchor: ``None`` aligns edges to the session open; a time such as
     ``'09:30'`` aligns them to that time of day in ``tz``.
     fill: emit flagged empty bars for intervals without trades.
+    grid: ``grid(schedule) -> (seg_open, seg_close, seg_anchor)`` replaces the
+    usual session grid (e.g. ``sessions.settlement_segments``).
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class TimeBars:
         tz: str = EXCHANGE_TZ,
         fill: bool = False,
         load_days: int = 45,
+        grid=None,
     ):
         self.bar_ns = parse_bar_size(bar)
         self.calendar = calendar
@@ -51,6 +54,7 @@ class TimeBars:
         self.tz = tz
         self._load_days = load_days
         self._loaded_until: dt.date | None = None
+        self._grid = grid or (lambda schedule: segments(schedule, self.bar_ns, self.anchor, tz))
         self.core = BarAggregator(
             self.bar_ns, _EMPTY, _EMPTY, _EMPTY, fill=fill, horizon_callback=self._load_through
         )
@@ -115,7 +119,7 @@ class TimeBars:
             start = self._loaded_until + dt.timedelta(days=1)
         end = max(day, start) + dt.timedelta(days=self._load_days)
         schedule = load_schedule(start, end, self.calendar)
-        seg_open, seg_close, seg_anchor = segments(schedule, self.bar_ns, self.anchor, self.tz)
+        seg_open, seg_close, seg_anchor = self._grid(schedule)
         keep = seg_open >= self.core.horizon
         self.core.extend(seg_open[keep], seg_close[keep], seg_anchor[keep])
         self._loaded_until = end

@@ -191,5 +191,40 @@ def segments(
     )
 
 
+SETTLEMENT_WINDOW_NS = 30 * NS_PER_SECOND
+RTH_CLOSE = dt.time(16, 0)
+
+
+def settlement_segments(
+    schedule: SessionSchedule, window_ns: int = SETTLEMENT_WINDOW_NS, tz: str = EXCHANGE_TZ
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One segment per session: the settlement window before the RTH close.
+
+    The window ends at 16:00 ET, or at the session close on an early-close day
+    (CME settles equity futures at the early close then).
+    """
+    zone = ZoneInfo(tz)
+    ends = np.asarray(
+        [
+            min(_local_ns(day, RTH_CLOSE, zone), int(close))
+            for day, close in zip(schedule.session_date, schedule.close_ns, strict=True)
+        ],
+        dtype=np.int64,
+    )
+    starts = np.maximum(ends - window_ns, schedule.open_ns)
+    return starts, ends, starts
+
+
+def session_date_of(ts_ns: int, tz: str = EXCHANGE_TZ) -> dt.date:
+    """Globex session date of a bar stamped at its close ``ts_ns``.
+
+    Sessions open at 18:00 ET and are dated by the day they close, so a close
+    after 18:00 ET belongs to the next day's session.
+    """
+    local = dt.datetime.fromtimestamp((ts_ns - 1) / NS_PER_SECOND, tz=ZoneInfo(tz))
+    day = local.date()
+    return day + dt.timedelta(days=1) if local.hour >= 18 else day
+
+
 def ns_to_date(ts_ns: int, tz: str = EXCHANGE_TZ) -> dt.date:
     return dt.datetime.fromtimestamp(ts_ns / NS_PER_SECOND, tz=ZoneInfo(tz)).date()

@@ -7,3 +7,61 @@ and a scripted scenario per session so that every context signal and regime of
 the rule book has a day on which it should fire. Outputs built on it must say
 ``SIMULATED`` (``rsengine_sim.market.source_label``).
 """
+
+from __future__ import annotations
+
+import datetime as dt
+
+import rsengine
+from rsengine.model import TradeChunk
+
+
+@rsengine.hookimpl
+def rsengine_register_sources(registry):
+    registry.add(
+        "sim", SimSource, "SIMULATED market: scripted ES/NQ/RTY/YM/ZN, $TICK, $ADD, NDX days"
+    )
+
+
+class SimSource:
+    """Source ``sim``: each configured instrument's trades, one chunk per session.
+
+    Settings: ``seed`` (7), ``start`` (2025-03-03), ``days`` (default: the whole
+    scenario sequence), ``scenarios`` (list of names), ``trades_per_minute``
+    (100), ``micros`` (false). An instrument is looked up by its
+    ``feed_symbol``.
+    """
+
+    SETTINGS = ("seed", "start", "days", "scenarios", "trades_per_minute", "micros")
+    label = "SIMULATED"
+
+    def __init__(self, settings: dict, context):
+        from .market import SimMarket
+
+        unknown = set(settings) - set(self.SETTINGS)
+        if unknown:
+            raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {list(self.SETTINGS)}")
+        start = settings.get("start", dt.date(2025, 3, 3))
+        if isinstance(start, str):
+            start = dt.date.fromisoformat(start)
+        self.market = SimMarket(
+            seed=int(settings.get("seed", 7)),
+            start=start,
+            days=settings.get("days"),
+            scenarios=settings.get("scenarios"),
+            trades_per_minute=float(settings.get("trades_per_minute", 100.0)),
+            micros=bool(settings.get("micros", False)),
+        )
+        self.feeds = {}
+        for symbol in context.symbols:
+            feed = context.config.instrument(symbol).feed_symbol or symbol
+            if feed in self.market.instruments:
+                self.feeds[symbol] = feed
+
+    def streams(self):
+        return {symbol: self._stream(feed) for symbol, feed in self.feeds.items()}
+
+    def _stream(self, feed):
+        for k in range(len(self.market)):
+            trades = self.market.trades(k, feed)
+            yield TradeChunk(trades.ts, trades.price, trades.size)

@@ -1,0 +1,121 @@
+"""The ``rsengine`` command.
+
+Exit codes: 0 success, 2 usage or config error, 1 runtime failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rsengine",
+        description="Relative strength across ES, NQ, RTY and YM futures.",
+    )
+    parser.add_argument("--version", action="version", version=f"rsengine {__version__}")
+    parser.add_argument(
+        "--log-level", default="warning", choices=("debug", "info", "warning", "error")
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def with_config(p):
+        p.add_argument("config", nargs="?", help="YAML config file (default: the built-in demo)")
+        p.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY.PATH=VALUE",
+            help="override one config value (repeatable)",
+        )
+
+    run = sub.add_parser("run", help="run a config: replay, paced replay or live")
+    with_config(run)
+    run.add_argument("--no-progress", action="store_true", help="no progress line on a terminal")
+    with_config(sub.add_parser("validate", help="check a config and its plugins without running"))
+    sub.add_parser("plugins", help="list installed plugins and what they provide")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    from .logs import configure_logging
+
+    configure_logging(args.log_level)
+    from .config import ConfigError
+    from .engine import PluginFailure
+    from .plugins import PluginLoadError
+    from .registry import RegistryError
+
+    try:
+        if args.command == "plugins":
+            return _plugins()
+        config = _load(args)
+        if args.command == "validate":
+            from .runner import build_engine
+
+            build_engine(config)
+            print(f"{config.file or 'built-in demo'}: ok")
+            return EXIT_OK
+        return _run(config, progress=not args.no_progress)
+    except (ConfigError, RegistryError, PluginLoadError) as exc:
+        print(f"rsengine: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PluginFailure as exc:
+        print(f"rsengine: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (ValueError, OSError) as exc:
+        print(f"rsengine: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("rsengine: interrupted", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _load(args):
+    from .config import load_config
+
+    return load_config(args.config, overrides=args.overrides)
+
+
+def _plugins() -> int:
+    from .plugins import collect_registries, make_plugin_manager, plugin_versions
+
+    pm = make_plugin_manager()
+    registries = collect_registries(pm)
+    provided: dict[str, list[str]] = {}
+    for kind, registry in registries.items():
+        for entry in registry.entries.values():
+            provided.setdefault(entry.plugin, []).append(f"{kind[:-1]} {entry.name}")
+    for name, version in sorted(plugin_versions(pm).items()):
+        print(f"{name:20} {version:28} {', '.join(sorted(provided.get(name, []))) or '-'}")
+    return EXIT_OK
+
+
+def _run(config, progress: bool) -> int:
+    from .runner import build_engine
+    from .summary import ProgressLine, format_summary
+
+    engine = build_engine(config)
+    line = None
+    if progress and sys.stderr.isatty() and config.run.mode != "live":
+        line = ProgressLine(sys.stderr)
+        engine.on_progress = line.update
+    try:
+        summary = engine.run()
+    finally:
+        if line:
+            line.close()
+    labels = sorted({getattr(s, "label", "") for _, _, s in engine.sources} - {""})
+    print(format_summary(summary, engine, labels))
+    return EXIT_OK

@@ -1,0 +1,372 @@
+"""The engine: source chunks -> bars -> slices -> indicators -> setups -> outputs.
+
+One path for every mode. Replay merges the sources' chunks in time order and
+runs as fast as it can; paced replay sleeps so data time runs at N x the wall
+clock; live takes chunks from a queue as feeds deliver them and closes bars
+by the wall clock (``flush(now - grace)``). Hooks fire per slice, per signal
+and per session event.
+"""
+
+from __future__ import annotations
+
+import heapq
+import queue
+import time
+from collections.abc import Callable, Iterator
+
+import attrs
+import numpy as np
+import structlog
+
+from .bars import TimeBars
+from .core import BarRing, Bars, Slice, SliceAssembler
+from .model import BarChunk, Signal, TradeChunk
+from .sessions import session_date_of
+from .settlement import SessionCloses, SettlementTracker, rth_end_ns
+
+log = structlog.get_logger("rsengine.engine")
+END_OF_TIME = 2**63 - 1
+RING_CAPACITY = 4096
+
+
+class PluginFailure(RuntimeError):
+    """A component or hook implementation raised; names the plugin."""
+
+    def __init__(self, plugin: str, where: str, exc: BaseException):
+        super().__init__(f"plugin {plugin!r} failed in {where}: {type(exc).__name__}: {exc}")
+        self.plugin, self.where, self.original = plugin, where, exc
+
+
+@attrs.frozen
+class SessionInfo:
+    date: str  # ISO session date (the day the session closes)
+
+
+@attrs.define
+class RunSummary:
+    bars: int = 0
+    slices: int = 0
+    signals: int = 0
+    late_trades: int = 0
+    off_session_trades: int = 0
+    missing: int = 0  # instrument slots marked missing in slices (gaps)
+    partial_bars: int = 0
+    late_bars: int = 0
+    sessions: int = 0
+    bad_rows: int = 0
+    signals_by_name: dict = attrs.field(factory=dict)
+    disabled_plugins: list = attrs.field(factory=list)
+    first_ts: int | None = None
+    last_ts: int | None = None
+    elapsed_s: float = 0.0
+    failed: str | None = None
+    notes: list = attrs.field(factory=list)
+
+
+@attrs.define(eq=False)
+class ComponentContext:
+    """What a component factory gets besides its settings."""
+
+    config: object
+    symbols: tuple
+    bar_ns: int
+    name: str
+    plugin: str
+    log: object
+    columns: tuple = ()  # indicator value names configured before this component
+
+
+@attrs.define(eq=False)
+class MarketState:
+    """What indicators and setups read: rings, session closes, values so far."""
+
+    symbols: tuple
+    rings: dict
+    closes: dict  # symbol -> SessionCloses
+    session: SessionInfo | None = None
+    values: dict = attrs.field(factory=dict)  # column -> array over symbols (this slice)
+    config: object = None
+
+    def index(self, symbol: str) -> int:
+        return self.symbols.index(symbol)
+
+    def prior_close(self, symbol: str, method: str = "settlement") -> float | None:
+        closes = self.closes[symbol]
+        prior = closes.prior_session(self.session.date) if self.session else None
+        return None if prior is None else closes.price(prior, method)
+
+
+class InstrumentFeed:
+    """One instrument's bars and settlement window, fed chunk by chunk."""
+
+    def __init__(self, symbol: str, bars: TimeBars, settlement: SettlementTracker):
+        self.symbol = symbol
+        self.bars = bars
+        self.settlement = settlement
+
+    def ingest(self, chunk) -> Bars:
+        if isinstance(chunk, TradeChunk):
+            self.settlement.add_trades(chunk.ts, chunk.price, chunk.size)
+            return self.bars.update_many(chunk.ts, chunk.price, chunk.size)
+        if isinstance(chunk, BarChunk):
+            return self.bars.update_bars(
+                chunk.ts_open,
+                chunk.open,
+                chunk.high,
+                chunk.low,
+                chunk.close,
+                chunk.volume,
+                input_bar=chunk.bar_ns or None,
+            )
+        raise TypeError(f"{self.symbol}: a source yielded {type(chunk).__name__}, not a chunk")
+
+
+class Engine:
+    """Runs one configured session of rsengine. Build with ``rsengine.runner``."""
+
+    def __init__(self, config, pm, symbols, feeds, sources, indicators, setups, outputs):
+        self.config = config
+        self.pm = pm
+        self.symbols = tuple(symbols)
+        self.feeds = feeds  # symbol -> InstrumentFeed
+        self.sources = sources  # list of (name, plugin, object)
+        self.indicators = indicators
+        self.setups = setups
+        self.outputs = outputs
+        self.assembler = SliceAssembler(list(self.symbols), config.run.grace_ns)
+        tz = config.session.timezone
+        self.state = MarketState(
+            symbols=self.symbols,
+            rings={s: BarRing(RING_CAPACITY) for s in self.symbols},
+            closes={s: SessionCloses(feeds[s].settlement, tz) for s in self.symbols},
+            config=config,
+        )
+        self.summary = RunSummary()
+        self.on_progress: Callable[[int], None] | None = None
+        self._tz = tz
+        self._index = {s: i for i, s in enumerate(self.symbols)}
+        self._disabled: set[str] = set()
+
+    # -- running ---------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        start = time.perf_counter()
+        try:
+            if self.config.run.mode == "live":
+                raise NotImplementedError("live mode needs a live source (see docs)")
+            self._replay(paced=self.config.run.mode == "paced")
+        except PluginFailure as exc:
+            self.summary.failed = str(exc)
+            raise
+        finally:
+            self.summary.elapsed_s = time.perf_counter() - start
+            self._finish_run()
+        return self.summary
+
+    def _replay(self, paced: bool) -> None:
+        heap: list = []
+        streams: dict[str, Iterator] = {}
+        for name, plugin, source in self.sources:
+            for symbol, stream in self._call(
+                plugin, f"source {name}.streams", source.streams
+            ).items():
+                if symbol not in self._index:
+                    raise ValueError(
+                        f"source {name!r} delivers {symbol!r}, which is not configured"
+                    )
+                if symbol in streams:
+                    raise ValueError(f"two sources deliver {symbol!r}")
+                streams[symbol] = iter(stream)
+        order = {s: k for k, s in enumerate(self.symbols)}
+        for symbol, stream in streams.items():
+            self._push_next(heap, symbol, stream, order)
+        for symbol in self.symbols:
+            if symbol not in streams:
+                self.summary.notes.append(
+                    f"no source delivers {symbol}: it is missing in every slice"
+                )
+                self.assembler.mark_through(self._index[symbol], END_OF_TIME)
+        pacer = _Pacer(self.config.run.speed) if paced else None
+        while heap:
+            first_ts, _, symbol, chunk = heapq.heappop(heap)
+            if pacer:
+                pacer.wait_until(first_ts)
+            feed = self.feeds[symbol]
+            self._push_bars(symbol, feed.ingest(chunk))
+            nxt = self._push_next(heap, symbol, streams[symbol], order)
+            i = self._index[symbol]
+            if nxt is None:
+                self._push_bars(symbol, feed.bars.finish())
+                self.assembler.mark_through(i, END_OF_TIME)
+            else:
+                # the next chunk starts at nxt: nothing of this instrument lies before it
+                self._push_bars(symbol, feed.bars.flush(nxt))
+                self.assembler.mark_through(i, nxt)
+            for slice_ in self.assembler.poll(None):
+                self._on_slice(slice_)
+            if self.on_progress:
+                self.on_progress(int(chunk.ts[-1]) if len(chunk) else first_ts)
+        for slice_ in self.assembler.finish():
+            self._on_slice(slice_)
+
+    def run_live(self, chunks: queue.Queue, stop: Callable[[], bool], now_ns=time.time_ns):
+        """Live: ``(symbol, chunk)`` items from feeds; bars close by the clock."""
+        grace = self.config.run.grace_ns
+        start = time.perf_counter()
+        try:
+            while not stop():
+                try:
+                    symbol, chunk = chunks.get(timeout=0.25)
+                    self._push_bars(symbol, self.feeds[symbol].ingest(chunk))
+                except queue.Empty:
+                    pass
+                now = now_ns()
+                for symbol, feed in self.feeds.items():
+                    self._push_bars(symbol, feed.bars.flush(now - grace))
+                for slice_ in self.assembler.poll(now):
+                    self._on_slice(slice_)
+        finally:
+            self.summary.elapsed_s = time.perf_counter() - start
+            self._finish_run()
+        return self.summary
+
+    @staticmethod
+    def _push_next(heap, symbol, stream, order):
+        for chunk in stream:
+            if len(chunk):
+                first = int(chunk.ts[0])
+                heapq.heappush(heap, (first, order[symbol], symbol, chunk))
+                return first
+        return None
+
+    def _push_bars(self, symbol: str, bars: Bars) -> None:
+        if len(bars):
+            self.assembler.push(self._index[symbol], bars)
+            self.summary.bars += len(bars)
+            self.summary.partial_bars += int(np.count_nonzero(bars.flags & 1))
+            if self.summary.first_ts is None:
+                self.summary.first_ts = int(bars.ts_close[0])
+            self.summary.last_ts = max(self.summary.last_ts or 0, int(bars.ts_close[-1]))
+
+    # -- one slice ---------------------------------------------------------------
+
+    def _on_slice(self, slice_: Slice) -> None:
+        date = session_date_of(slice_.ts_close, self._tz).isoformat()
+        if self.state.session is None or self.state.session.date != date:
+            if self.state.session is not None:
+                self._hook("rsengine_session_end", engine=self, session=self.state.session)
+            self.state.session = SessionInfo(date)
+            self.summary.sessions += 1
+            self._hook("rsengine_session_start", engine=self, session=self.state.session)
+        rth_end = rth_end_ns(date, self._tz)
+        for i, symbol in enumerate(self.symbols):
+            if slice_.present[i]:
+                self.state.rings[symbol].append(
+                    int(slice_.ts_open[i]),
+                    slice_.ts_close,
+                    float(slice_.open[i]),
+                    float(slice_.high[i]),
+                    float(slice_.low[i]),
+                    float(slice_.close[i]),
+                    float(slice_.volume[i]),
+                    float(slice_.vwap[i]),
+                    int(slice_.trades[i]),
+                    int(slice_.flags[i]),
+                )
+                self.state.closes[symbol].on_bar(
+                    date, slice_.ts_close, float(slice_.close[i]), rth_end
+                )
+        self.summary.slices += 1
+        self.summary.missing += int(len(self.symbols) - np.count_nonzero(slice_.present))
+
+        values: dict = {}
+        self.state.values = values
+        for name, plugin, indicator in self._active(self.indicators):
+            result = self._call(plugin, f"indicator {name}", indicator.update, slice_, self.state)
+            if result:
+                values.update(result)
+        signals: list[Signal] = []
+        for name, plugin, setup in self._active(self.setups):
+            signals.extend(
+                self._call(plugin, f"setup {name}", setup.evaluate, slice_, self.state) or ()
+            )
+        for name, plugin, output in self._active(self.outputs):
+            self._call(plugin, f"output {name}", output.on_slice, slice_, values)
+        self._hook("rsengine_slice_closed", engine=self, slice=slice_, values=values)
+        for signal in signals:
+            self.summary.signals += 1
+            self.summary.signals_by_name[signal.name] = (
+                self.summary.signals_by_name.get(signal.name, 0) + 1
+            )
+            for name, plugin, output in self._active(self.outputs):
+                self._call(plugin, f"output {name}", output.on_signal, signal)
+            self._hook("rsengine_signal_emitted", engine=self, signal=signal)
+
+    def _finish_run(self) -> None:
+        for feed in self.feeds.values():
+            self.summary.late_trades += feed.bars.late_count
+            self.summary.off_session_trades += feed.bars.off_session_count
+        self.summary.late_bars = self.assembler.late_bars
+        for _, _, source in self.sources:
+            self.summary.bad_rows += getattr(source, "bad_rows", 0)
+        if self.state.session is not None and self.summary.failed is None:
+            self._hook("rsengine_session_end", engine=self, session=self.state.session)
+        for name, plugin, output in self._active(self.outputs):
+            try:
+                output.close(self.summary)
+            except Exception as exc:  # report, and still close the others
+                log.error("output failed to close", plugin=plugin, output=name, error=repr(exc))
+        self._hook("rsengine_run_finished", engine=self, summary=self.summary)
+
+    # -- errors: name the plugin, then stop or disable it ------------------------
+
+    def _active(self, components):
+        return [c for c in components if c[1] not in self._disabled]
+
+    def _call(self, plugin: str, where: str, fn, *args):
+        try:
+            return fn(*args)
+        except Exception as exc:
+            self._fail(plugin, where, exc)
+            return None
+
+    def _fail(self, plugin: str, where: str, exc: Exception) -> None:
+        if self.config.run.on_plugin_error == "stop" or where.startswith("source"):
+            raise PluginFailure(plugin, where, exc) from exc
+        log.error("plugin disabled after an error", plugin=plugin, where=where, error=repr(exc))
+        self._disabled.add(plugin)
+        self.summary.disabled_plugins.append(plugin)
+
+    def _hook(self, name: str, **kwargs) -> None:
+        # Each implementation is called on its own, in pluggy's order, so a
+        # failure names its plugin and the others still run exactly once.
+        hook = getattr(self.pm.hook, name)
+        trace = getattr(self.pm, "rsengine_trace", None)
+        for impl in reversed(hook.get_hookimpls()):
+            plugin = self.pm.get_name(impl.plugin)
+            if plugin in self._disabled:
+                continue
+            if trace:
+                trace(f"{name} -> {plugin}\n")
+            try:
+                impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+            except Exception as exc:
+                self._fail(plugin, name, exc)
+
+
+class _Pacer:
+    """Sleeps so that data time advances at ``speed`` x the wall clock."""
+
+    def __init__(self, speed: float):
+        self.speed = speed
+        self.data_start: int | None = None
+        self.wall_start = 0.0
+
+    def wait_until(self, data_ns: int) -> None:
+        if self.data_start is None:
+            self.data_start, self.wall_start = data_ns, time.monotonic()
+            return
+        due = self.wall_start + (data_ns - self.data_start) / 1e9 / self.speed
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(min(delay, 5.0))

@@ -1,0 +1,99 @@
+"""Every hook rsengine calls. Plugins implement them with ``@rsengine.hookimpl``.
+
+Hooks fire at start-up, per closed slice, per signal and per session event,
+never per trade: trades stay inside the compiled core.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .core import Slice
+    from .engine import Engine, RunSummary, SessionInfo
+    from .model import Signal
+    from .registry import Registry
+
+hookspec = pluggy.HookspecMarker("rsengine")
+hookimpl = pluggy.HookimplMarker("rsengine")
+
+
+# --- registration: called once at start-up, before the config is checked -------
+
+
+@hookspec
+def rsengine_register_sources(registry: Registry) -> None:
+    """Add data sources: ``registry.add(name, factory, description)``.
+
+    ``factory(settings: dict, context: ComponentContext)`` returns an object
+    with ``streams() -> dict[symbol, Iterator[TradeChunk | BarChunk]]``.
+    """
+
+
+@hookspec
+def rsengine_register_indicators(registry: Registry) -> None:
+    """Add indicators: ``registry.add(name, factory, description)``.
+
+    ``factory(settings, context)`` returns an object with ``columns`` (the
+    value names it produces) and ``update(slice, state) -> dict[str, array]``.
+    """
+
+
+@hookspec
+def rsengine_register_setups(registry: Registry) -> None:
+    """Add setups: ``registry.add(name, factory, description)``.
+
+    ``factory(settings, context)`` returns an object with
+    ``evaluate(slice, state) -> list[Signal]``.
+    """
+
+
+@hookspec
+def rsengine_register_outputs(registry: Registry) -> None:
+    """Add outputs: ``registry.add(name, factory, description)``.
+
+    ``factory(settings, context)`` returns an object with
+    ``on_slice(slice, values)``, ``on_signal(signal)`` and ``close(summary)``.
+    """
+
+
+# --- lifecycle ------------------------------------------------------------------
+
+
+@hookspec
+def rsengine_configure(config: Config) -> None:
+    """The config is loaded and checked and the components are about to be
+    built. Called once per run; raise ``rsengine.config.ConfigError`` to refuse
+    it."""
+
+
+@hookspec
+def rsengine_session_start(engine: Engine, session: SessionInfo) -> None:
+    """The first slice of a session is about to be processed."""
+
+
+@hookspec
+def rsengine_slice_closed(engine: Engine, slice: Slice, values: dict) -> None:
+    """A slice was processed by every indicator and setup.
+
+    ``values`` maps each indicator column to an array over ``slice.symbols``.
+    """
+
+
+@hookspec
+def rsengine_signal_emitted(engine: Engine, signal: Signal) -> None:
+    """A setup emitted a signal (after the outputs received it)."""
+
+
+@hookspec
+def rsengine_session_end(engine: Engine, session: SessionInfo) -> None:
+    """The last slice of a session was processed."""
+
+
+@hookspec
+def rsengine_run_finished(engine: Engine, summary: RunSummary) -> None:
+    """The run ended (data exhausted, stopped or failed); ``summary`` holds its
+    counts."""

@@ -1,0 +1,90 @@
+"""Config -> plugin manager -> components -> engine."""
+
+from __future__ import annotations
+
+import structlog
+
+from .bars import TimeBars
+from .config import COMPONENT_SECTIONS, Config, ConfigError, check_component_names
+from .engine import ComponentContext, Engine, InstrumentFeed
+from .plugins import collect_registries, make_plugin_manager
+from .settlement import SettlementTracker
+
+log = structlog.get_logger("rsengine.runner")
+
+
+def plugin_manager_for(config: Config, entry_points: bool = True):
+    return make_plugin_manager(
+        local_files=[_resolve(config, p) for p in config.plugins.local],
+        disable=list(config.plugins.disable),
+        entry_points=entry_points,
+    )
+
+
+def _resolve(config: Config, path: str) -> str:
+    from pathlib import Path
+
+    p = Path(path)
+    return str(p if p.is_absolute() else Path(config.base_dir) / p)
+
+
+def build_engine(config: Config, pm=None) -> Engine:
+    """Everything a run needs, checked before the first trade is read.
+
+    A component whose settings it refuses (ValueError) becomes a ConfigError
+    pointing at its entry in the YAML file.
+    """
+    pm = pm or plugin_manager_for(config)
+    registries = collect_registries(pm)
+    check_component_names(config, {kind: registries[kind].names() for kind in COMPONENT_SECTIONS})
+    pm.hook.rsengine_configure(config=config)
+
+    symbols = config.symbols
+    tz = config.session.timezone
+    feeds = {}
+    for symbol in symbols:
+        calendar = config.instrument(symbol).calendar or config.session.calendar
+        feeds[symbol] = InstrumentFeed(
+            symbol,
+            TimeBars(config.bars.primary_ns, calendar, config.session.anchor, tz, config.bars.fill),
+            SettlementTracker(calendar, tz),
+        )
+
+    built = {}
+    columns: list[str] = []
+    for kind in ("sources", "indicators", "setups", "outputs"):
+        built[kind] = []
+        for name, component in config.components(kind).items():
+            entry = registries[kind].get(name)
+            context = ComponentContext(
+                config=config,
+                symbols=symbols,
+                bar_ns=config.bars.primary_ns,
+                name=name,
+                plugin=entry.plugin,
+                log=log.bind(plugin=entry.plugin, component=name),
+                columns=tuple(columns),
+            )
+            try:
+                obj = entry.factory(dict(component.settings), context)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise component.error(
+                    (), f"{kind[:-1]} {name!r} refused its settings: {exc}"
+                ) from exc
+            built[kind].append((name, entry.plugin, obj))
+            if kind == "indicators":
+                columns.extend(getattr(obj, "columns", ()))
+    if not built["sources"]:
+        raise ConfigError.at(
+            None, "sources", "no source is configured: add one (e.g. sources: {sim: {}})"
+        )
+    return Engine(
+        config,
+        pm,
+        symbols,
+        feeds,
+        built["sources"],
+        built["indicators"],
+        built["setups"],
+        built["outputs"],
+    )
