@@ -1,9 +1,10 @@
 """The engine: source chunks -> bars -> slices -> indicators -> setups -> outputs.
 
-One path for every mode. Replay merges the sources' chunks in time order and
-runs as fast as it can; paced replay sleeps so data time runs at N x the wall
-clock; live takes chunks from a queue as feeds deliver them and closes bars
-by the wall clock (``flush(now - grace)``). Hooks fire per slice, per signal
+One path for every mode: chunks go through the same ``ingest`` -> bars ->
+slice assembler -> ``_on_slice``. Replay merges the sources' chunks in time
+order and runs as fast as it can; paced replay sleeps so data time runs at N x
+the wall clock; live takes chunks from a queue as feeds deliver them and closes
+bars by the wall clock (``flush(now - grace)``). Hooks fire per slice, per signal
 and per session event.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -143,6 +145,7 @@ class Engine:
         )
         self.summary = RunSummary()
         self.on_progress: Callable[[int], None] | None = None
+        self.clock: Callable[[], int] = time.time_ns  # live mode's wall clock (ns UTC)
         self._tz = tz
         self._index = {s: i for i, s in enumerate(self.symbols)}
         self._disabled: set[str] = set()
@@ -153,8 +156,9 @@ class Engine:
         start = time.perf_counter()
         try:
             if self.config.run.mode == "live":
-                raise NotImplementedError("live mode needs a live source (see docs)")
-            self._replay(paced=self.config.run.mode == "paced")
+                self._live()
+            else:
+                self._replay(paced=self.config.run.mode == "paced")
         except PluginFailure as exc:
             self.summary.failed = str(exc)
             raise
@@ -209,26 +213,42 @@ class Engine:
         for slice_ in self.assembler.finish():
             self._on_slice(slice_)
 
-    def run_live(self, chunks: queue.Queue, stop: Callable[[], bool], now_ns=time.time_ns):
-        """Live: ``(symbol, chunk)`` items from feeds; bars close by the clock."""
+    def _live(self) -> None:
+        """Live: live sources put ``(symbol, chunk)`` on a queue from their own
+        threads (``start_live(queue, stop_event)``); bars close by the clock
+        plus the grace. Ends when every source has put ``None``."""
+        chunks: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        for name, plugin, source in self.sources:
+            self._call(plugin, f"source {name}.start_live", source.start_live, chunks, stop)
+        running = len(self.sources)
         grace = self.config.run.grace_ns
-        start = time.perf_counter()
         try:
-            while not stop():
+            while running:
+                # take everything that has arrived before looking at the clock,
+                # so a bar is not closed as missing while its data wait in the queue
                 try:
-                    symbol, chunk = chunks.get(timeout=0.25)
-                    self._push_bars(symbol, self.feeds[symbol].ingest(chunk))
+                    item = chunks.get(timeout=0.25)
+                    while True:
+                        if item is None:
+                            running -= 1
+                        else:
+                            symbol, chunk = item
+                            self._push_bars(symbol, self.feeds[symbol].ingest(chunk))
+                        item = chunks.get_nowait()
                 except queue.Empty:
                     pass
-                now = now_ns()
+                now = self.clock()
                 for symbol, feed in self.feeds.items():
                     self._push_bars(symbol, feed.bars.flush(now - grace))
                 for slice_ in self.assembler.poll(now):
                     self._on_slice(slice_)
         finally:
-            self.summary.elapsed_s = time.perf_counter() - start
-            self._finish_run()
-        return self.summary
+            stop.set()
+        for symbol, feed in self.feeds.items():
+            self._push_bars(symbol, feed.bars.finish())
+        for slice_ in self.assembler.finish():
+            self._on_slice(slice_)
 
     @staticmethod
     def _push_next(heap, symbol, stream, order):

@@ -74,6 +74,14 @@ def build_engine(config: Config, pm=None) -> Engine:
             built[kind].append((name, entry.plugin, obj))
             if kind == "indicators":
                 columns.extend(getattr(obj, "columns", ()))
+    if config.run.mode == "live":
+        replay_only = [name for name, _, src in built["sources"] if not hasattr(src, "start_live")]
+        if replay_only:
+            raise config.components("sources")[replay_only[0]].error(
+                (),
+                f"source {replay_only[0]!r} can only replay; run.mode live needs live sources "
+                "(use run.mode replay or paced with it)",
+            )
     if not built["sources"]:
         raise ConfigError.at(
             None, "sources", "no source is configured: add one (e.g. sources: {sim: {}})"
