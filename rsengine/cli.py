@@ -103,7 +103,7 @@ def _plugins() -> int:
 
 
 def _run(config, progress: bool) -> int:
-    from .runner import build_engine
+    from .runner import build_engine, data_labels
     from .summary import ProgressLine, format_summary
 
     engine = build_engine(config)
@@ -116,6 +116,5 @@ def _run(config, progress: bool) -> int:
     finally:
         if line:
             line.close()
-    labels = sorted({getattr(s, "label", "") for _, _, s in engine.sources} - {""})
-    print(format_summary(summary, engine, labels))
+    print(format_summary(summary, engine, data_labels(engine.sources)))
     return EXIT_OK

@@ -76,6 +76,7 @@ class ComponentContext:
     plugin: str
     log: object
     columns: tuple = ()  # indicator value names configured before this component
+    data_labels: tuple = ()  # the sources' labels, e.g. ("SIMULATED",), for outputs to show
 
 
 @attrs.define(eq=False)

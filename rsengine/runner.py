@@ -28,6 +28,11 @@ def _resolve(config: Config, path: str) -> str:
     return str(p if p.is_absolute() else Path(config.base_dir) / p)
 
 
+def data_labels(sources) -> tuple:
+    """Labels the sources carry (``SIMULATED`` for the built-in market)."""
+    return tuple(sorted({getattr(obj, "label", "") for _, _, obj in sources} - {""}))
+
+
 def build_engine(config: Config, pm=None) -> Engine:
     """Everything a run needs, checked before the first trade is read.
 
@@ -64,6 +69,7 @@ def build_engine(config: Config, pm=None) -> Engine:
                 plugin=entry.plugin,
                 log=log.bind(plugin=entry.plugin, component=name),
                 columns=tuple(columns),
+                data_labels=data_labels(built.get("sources", ())),
             )
             try:
                 obj = entry.factory(dict(component.settings), context)

@@ -23,6 +23,8 @@ class SignalLog:
         if self.level not in ("debug", "info", "warning"):
             raise ValueError(f"level {self.level!r} is not one of debug, info, warning")
         self.log = structlog.get_logger("rsengine.signal").bind(plugin="log")
+        if context.data_labels:
+            self.log = self.log.bind(data=",".join(context.data_labels))
 
     def on_slice(self, slice_, values):
         pass

@@ -6,13 +6,15 @@ volume, trades, flags`` (``partial``/``filled`` joined by ``|``), then one
 column per indicator value, in the order the indicators are configured. Floats
 are written with Python's shortest round-trip repr; NaN is an empty field.
 
-``signals.jsonl``: one signal per line, keys sorted. The same data and config
-give byte-identical files.
+``signals.jsonl``: one signal per line, keys sorted. ``run.json``: what the
+data were (``"data": ["SIMULATED"]`` for the built-in market), the instruments
+and the indicator columns. The same data and config give byte-identical files.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -62,6 +64,12 @@ class Recorder:
         self._bars_file = open(self.dir / "bars.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
         self._signals_file = open(self.dir / "signals.jsonl", "w", encoding="utf-8")  # noqa: SIM115
         self._bars = csv.writer(self._bars_file, lineterminator="\n")
+        about = {
+            "data": list(context.data_labels),
+            "instruments": list(context.symbols),
+            "columns": list(self.columns),
+        }
+        (self.dir / "run.json").write_text(json.dumps(about, sort_keys=True, indent=1) + "\n")
         self._bars.writerow((*BAR_FIELDS, *self.columns))
 
     def on_slice(self, slice_, values):
