@@ -23,6 +23,7 @@ import structlog
 from .bars import TimeBars
 from .core import BarRing, Bars, Slice, SliceAssembler
 from .model import BarChunk, Signal, TradeChunk
+from .plugins import call_each
 from .sessions import session_date_of
 from .settlement import SessionCloses, SettlementTracker, rth_end_ns
 
@@ -77,6 +78,7 @@ class ComponentContext:
     log: object
     columns: tuple = ()  # indicator value names configured before this component
     data_labels: tuple = ()  # the sources' labels, e.g. ("SIMULATED",), for outputs to show
+    component: object = None  # its ComponentConfig: component.error(key, msg) -> ConfigError
 
 
 @attrs.define(eq=False)
@@ -342,7 +344,11 @@ class Engine:
     # -- errors: name the plugin, then stop or disable it ------------------------
 
     def _active(self, components):
-        return [c for c in components if c[1] not in self._disabled]
+        # checked item by item: a plugin disabled by one of its components is
+        # not called through its next one in the same loop
+        for component in components:
+            if component[1] not in self._disabled:
+                yield component
 
     def _call(self, plugin: str, where: str, fn, *args):
         try:
@@ -355,24 +361,12 @@ class Engine:
         if self.config.run.on_plugin_error == "stop" or where.startswith("source"):
             raise PluginFailure(plugin, where, exc) from exc
         log.error("plugin disabled after an error", plugin=plugin, where=where, error=repr(exc))
-        self._disabled.add(plugin)
-        self.summary.disabled_plugins.append(plugin)
+        if plugin not in self._disabled:
+            self._disabled.add(plugin)
+            self.summary.disabled_plugins.append(plugin)
 
     def _hook(self, name: str, **kwargs) -> None:
-        # Each implementation is called on its own, in pluggy's order, so a
-        # failure names its plugin and the others still run exactly once.
-        hook = getattr(self.pm.hook, name)
-        trace = getattr(self.pm, "rsengine_trace", None)
-        for impl in reversed(hook.get_hookimpls()):
-            plugin = self.pm.get_name(impl.plugin)
-            if plugin in self._disabled:
-                continue
-            if trace:
-                trace(f"{name} -> {plugin}\n")
-            try:
-                impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-            except Exception as exc:
-                self._fail(plugin, name, exc)
+        call_each(self.pm, name, kwargs, on_error=self._fail, skip=self._disabled)
 
 
 class _Pacer:

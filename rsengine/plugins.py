@@ -44,26 +44,67 @@ def make_plugin_manager(
     if entry_points:
         try:
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        except pluggy.PluginValidationError as exc:
+            raise PluginLoadError(f"an installed plugin does not fit the hooks: {exc}") from exc
         except Exception as exc:  # an installed plugin is broken: say which
             raise PluginLoadError(f"loading installed rsengine plugins failed: {exc}") from exc
     for path in local_files:
-        module = _load_local(Path(path))
-        if not pm.is_blocked(module.__name__):
+        path = Path(path)
+        if pm.is_blocked(path.stem):
+            continue  # disabled: not even imported
+        module = _load_local(path)
+        try:
             pm.register(module, name=module.__name__)
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginLoadError(f"{exc} (is the hook name misspelled? see docs/hooks.md)") from exc
-    pm.rsengine_trace = None  # the engine writes its own hook calls here
+        except pluggy.PluginValidationError as exc:
+            raise PluginLoadError(f"local plugin {path}: {exc}") from exc
+    check_plugins(pm)
+    # Hook calls are traced by the host itself, one line per plugin called;
+    # pluggy's own tracer would print every argument's repr.
+    pm.rsengine_trace = None
     if (
         trace
         if trace is not None
         else os.environ.get("RSENGINE_TRACE_PLUGINS", "") not in ("", "0")
     ):
         pm.rsengine_trace = lambda text: sys.stderr.write(f"[plugins] {text}")
-        pm.trace.root.setwriter(pm.rsengine_trace)
-        pm.enable_tracing()
     return pm
+
+
+def check_plugins(pm: pluggy.PluginManager) -> None:
+    """Fail at start-up on a misspelled hook or a wrapper implementation."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginLoadError(f"{exc} (is the hook name misspelled? see docs/hooks.md)") from exc
+    for hook_name in dir(pm.hook):
+        if not hook_name.startswith("rsengine_"):
+            continue
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            if impl.wrapper or impl.hookwrapper:
+                raise PluginLoadError(
+                    f"plugin {pm.get_name(impl.plugin)!r}: {hook_name} is a wrapper; rsengine "
+                    "calls each hook implementation on its own (so one plugin's failure is "
+                    "reported and isolated), and wrappers are not supported"
+                )
+
+
+def call_each(pm, name: str, kwargs: dict, on_error, skip=frozenset()) -> None:
+    """Call every implementation of hook ``name`` on its own, in pluggy's order.
+
+    A failure calls ``on_error(plugin, name, exc)`` (which may raise) instead of
+    cutting the others short, so each of them still runs exactly once.
+    """
+    trace = getattr(pm, "rsengine_trace", None)
+    for impl in reversed(getattr(pm.hook, name).get_hookimpls()):
+        plugin = pm.get_name(impl.plugin)
+        if plugin in skip:
+            continue
+        if trace:
+            trace(f"{name} -> {plugin}\n")
+        try:
+            impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+        except Exception as exc:
+            on_error(plugin, name, exc)
 
 
 def _load_local(path: Path):

@@ -6,8 +6,8 @@ import structlog
 
 from .bars import TimeBars
 from .config import COMPONENT_SECTIONS, Config, ConfigError, check_component_names
-from .engine import ComponentContext, Engine, InstrumentFeed
-from .plugins import collect_registries, make_plugin_manager
+from .engine import ComponentContext, Engine, InstrumentFeed, PluginFailure
+from .plugins import call_each, collect_registries, make_plugin_manager
 from .settlement import SettlementTracker
 
 log = structlog.get_logger("rsengine.runner")
@@ -28,6 +28,12 @@ def _resolve(config: Config, path: str) -> str:
     return str(p if p.is_absolute() else Path(config.base_dir) / p)
 
 
+def _refuse(plugin: str, hook: str, exc: Exception):
+    if isinstance(exc, ConfigError):
+        raise exc
+    raise PluginFailure(plugin, hook, exc) from exc
+
+
 def data_labels(sources) -> tuple:
     """Labels the sources carry (``SIMULATED`` for the built-in market)."""
     return tuple(sorted({getattr(obj, "label", "") for _, _, obj in sources} - {""}))
@@ -42,7 +48,7 @@ def build_engine(config: Config, pm=None) -> Engine:
     pm = pm or plugin_manager_for(config)
     registries = collect_registries(pm)
     check_component_names(config, {kind: registries[kind].names() for kind in COMPONENT_SECTIONS})
-    pm.hook.rsengine_configure(config=config)
+    call_each(pm, "rsengine_configure", {"config": config}, on_error=_refuse)
 
     symbols = config.symbols
     tz = config.session.timezone
@@ -70,9 +76,16 @@ def build_engine(config: Config, pm=None) -> Engine:
                 log=log.bind(plugin=entry.plugin, component=name),
                 columns=tuple(columns),
                 data_labels=data_labels(built.get("sources", ())),
+                component=component,
             )
             try:
                 obj = entry.factory(dict(component.settings), context)
+            except ConfigError:
+                raise  # already points at the right place in the file
+            except ImportError as exc:
+                raise component.error(
+                    (), f"{kind[:-1]} {name!r} needs a package that is not installed: {exc}"
+                ) from exc
             except (ValueError, TypeError, KeyError) as exc:
                 raise component.error(
                     (), f"{kind[:-1]} {name!r} refused its settings: {exc}"

@@ -25,7 +25,7 @@ import pytest
 from .config import Config
 from .hookspecs import hookimpl
 from .model import BarChunk, TradeChunk
-from .plugins import make_plugin_manager
+from .plugins import check_plugins, make_plugin_manager
 
 
 class MemorySource:
@@ -93,7 +93,7 @@ class Harness:
         pm.register(_Collector(data, run), name="rsengine-testing")
         for plugin in plugins:
             pm.register(plugin)
-        pm.check_pending()
+        check_plugins(pm)
         run.engine = build_engine(cfg, pm)
         run.summary = run.engine.run()
         return run

@@ -59,20 +59,28 @@ class Recorder:
         if unknown:
             raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {list(self.SETTINGS)}")
         self.dir = Path(settings.get("dir", "out"))
-        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.dir.exists() and not self.dir.is_dir():
+            raise ValueError(f"dir {str(self.dir)!r} exists and is not a folder")
         self.columns = tuple(context.columns)
-        self._bars_file = open(self.dir / "bars.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
-        self._signals_file = open(self.dir / "signals.jsonl", "w", encoding="utf-8")  # noqa: SIM115
-        self._bars = csv.writer(self._bars_file, lineterminator="\n")
-        about = {
+        self.about = {
             "data": list(context.data_labels),
             "instruments": list(context.symbols),
             "columns": list(self.columns),
         }
-        (self.dir / "run.json").write_text(json.dumps(about, sort_keys=True, indent=1) + "\n")
+        self._bars = None  # the files are opened by the first write, so that
+        # building the output (``rsengine validate``) leaves old recordings alone
+
+    def _open(self):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "run.json").write_text(json.dumps(self.about, sort_keys=True, indent=1) + "\n")
+        self._bars_file = open(self.dir / "bars.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._signals_file = open(self.dir / "signals.jsonl", "w", encoding="utf-8")  # noqa: SIM115
+        self._bars = csv.writer(self._bars_file, lineterminator="\n")
         self._bars.writerow((*BAR_FIELDS, *self.columns))
 
     def on_slice(self, slice_, values):
+        if self._bars is None:
+            self._open()
         close_text = iso_utc(slice_.ts_close)
         extra = [values.get(c) for c in self.columns]
         for i, symbol in enumerate(slice_.symbols):
@@ -95,9 +103,13 @@ class Recorder:
             )
 
     def on_signal(self, signal):
+        if self._bars is None:
+            self._open()
         self._signals_file.write(signal.to_json() + "\n")
 
     def close(self, summary):
+        if self._bars is None:
+            self._open()  # a run without data still leaves its (empty) record
         self._bars_file.close()
         self._signals_file.close()
 
