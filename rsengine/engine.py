@@ -359,7 +359,9 @@ class Engine:
 
     def _fail(self, plugin: str, where: str, exc: Exception) -> None:
         if self.config.run.on_plugin_error == "stop" or where.startswith("source"):
-            raise PluginFailure(plugin, where, exc) from exc
+            failure = PluginFailure(plugin, where, exc)
+            self.summary.failed = str(failure)
+            raise failure from exc
         log.error("plugin disabled after an error", plugin=plugin, where=where, error=repr(exc))
         if plugin not in self._disabled:
             self._disabled.add(plugin)
