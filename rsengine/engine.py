@@ -162,8 +162,8 @@ class Engine:
                 self._live()
             else:
                 self._replay(paced=self.config.run.mode == "paced")
-        except PluginFailure as exc:
-            self.summary.failed = str(exc)
+        except Exception as exc:  # outputs and run_finished still see how it ended
+            self.summary.failed = self.summary.failed or f"{type(exc).__name__}: {exc}"
             raise
         finally:
             self.summary.elapsed_s = time.perf_counter() - start

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import structlog
 
 from .bars import TimeBars
@@ -22,8 +24,6 @@ def plugin_manager_for(config: Config, entry_points: bool = True):
 
 
 def _resolve(config: Config, path: str) -> str:
-    from pathlib import Path
-
     p = Path(path)
     return str(p if p.is_absolute() else Path(config.base_dir) / p)
 
@@ -63,7 +63,7 @@ def build_engine(config: Config, pm=None) -> Engine:
 
     built = {}
     columns: list[str] = []
-    for kind in ("sources", "indicators", "setups", "outputs"):
+    for kind in COMPONENT_SECTIONS:  # sources first: outputs learn their labels
         built[kind] = []
         for name, component in config.components(kind).items():
             entry = registries[kind].get(name)
