@@ -21,22 +21,8 @@ cdef enum:
     N_FLOATS = 6  # len(BAR_FLOAT_COLUMNS): open, high, low, close, volume, vwap
 
 
-def check_symbols(symbols):
-    """The symbol list as a tuple, or the error a bad list deserves."""
-    if isinstance(symbols, str):
-        raise TypeError("symbols must be a sequence of symbol names, not one string")
-    symbols = tuple(symbols)
-    if not symbols:
-        raise ValueError("symbols is empty: a slice needs at least one instrument")
-    for s in symbols:
-        if not isinstance(s, str):
-            raise TypeError(f"symbols must be strings, got {s!r}")
-    seen = set()
-    for s in symbols:
-        if s in seen:
-            raise ValueError(f"duplicate symbol {s!r} in symbols")
-        seen.add(s)
-    return symbols
+# Validation is not the hot path: share the twin's, so the messages cannot drift.
+from rsengine.core.pure.slices import check_symbols  # noqa: E402
 
 
 cdef class SliceAssembler:
