@@ -106,7 +106,13 @@ def _run(config, progress: bool) -> int:
     from .runner import build_engine, data_labels
     from .summary import ProgressLine, format_summary
 
-    engine = build_engine(config)
+    watchers = []
+    if config.run.market_view != "off":
+        from .market_view import MarketView
+
+        watchers.append(MarketView(sys.stdout, config.run.market_view))
+    engine = build_engine(config, watchers=watchers)
+    engine.track_latest = bool(watchers)
     line = None
     if progress and sys.stderr.isatty() and config.run.mode != "live":
         line = ProgressLine(sys.stderr)

@@ -11,6 +11,7 @@ and per session event.
 from __future__ import annotations
 
 import heapq
+import math
 import queue
 import threading
 import time
@@ -21,11 +22,12 @@ import numpy as np
 import structlog
 
 from .bars import TimeBars
-from .core import BarRing, Bars, Slice, SliceAssembler
+from .core import BarRing, Bars, SliceAssembler, SliceBatch
+from .market_view import last_present
 from .model import BarChunk, Signal, TradeChunk
 from .plugins import call_each
-from .sessions import session_date_of
-from .settlement import SessionCloses, SettlementTracker, rth_end_ns
+from .sessions import SessionBounds, split_sessions
+from .settlement import SessionCloses, SettlementTracker
 
 log = structlog.get_logger("rsengine.engine")
 END_OF_TIME = 2**63 - 1
@@ -42,7 +44,13 @@ class PluginFailure(RuntimeError):
 
 @attrs.frozen
 class SessionInfo:
-    date: str  # ISO session date (the day the session closes)
+    """One Globex session: its date (the day it closes) and its hours, ns UTC."""
+
+    date: str
+    open_ns: int = 0
+    close_ns: int = 0
+    rth_open_ns: int = 0  # 09:30 ET
+    rth_close_ns: int = 0  # 16:00 ET, or the session close on an early-close day
 
 
 @attrs.define
@@ -64,6 +72,7 @@ class RunSummary:
     elapsed_s: float = 0.0
     failed: str | None = None
     notes: list = attrs.field(factory=list)
+    metrics: dict = attrs.field(factory=dict)  # e.g. {"premarket_read": {"hit_rate": ...}}
 
 
 @attrs.define(eq=False)
@@ -79,18 +88,41 @@ class ComponentContext:
     columns: tuple = ()  # indicator value names configured before this component
     data_labels: tuple = ()  # the sources' labels, e.g. ("SIMULATED",), for outputs to show
     component: object = None  # its ComponentConfig: component.error(key, msg) -> ConfigError
+    sources: tuple = ()  # the source objects built so far (e.g. for their events())
+
+
+@attrs.define(eq=False)
+class DailyBars:
+    """One instrument's completed sessions, one entry per session date."""
+
+    dates: list = attrs.field(factory=list)
+    open: list = attrs.field(factory=list)
+    high: list = attrs.field(factory=list)
+    low: list = attrs.field(factory=list)
+    close: list = attrs.field(factory=list)  # last bar close of the Globex session
+    volume: list = attrs.field(factory=list)
+    settle: list = attrs.field(factory=list)  # settlement, or its rth_last fallback
+
+    def __len__(self) -> int:
+        return len(self.dates)
 
 
 @attrs.define(eq=False)
 class MarketState:
-    """What indicators and setups read: rings, session closes, values so far."""
+    """What indicators and setups read: rings, session closes, daily bars and
+    the values the indicators produced so far for the current batch."""
 
     symbols: tuple
     rings: dict
     closes: dict  # symbol -> SessionCloses
     session: SessionInfo | None = None
-    values: dict = attrs.field(factory=dict)  # column -> array over symbols (this slice)
+    values: dict = attrs.field(factory=dict)  # column -> (rows, symbols) array of this batch
     config: object = None
+    daily: dict = attrs.field(factory=dict)  # symbol -> DailyBars of completed sessions
+    group: tuple = ()  # column indices of the group members, in group order
+    group_names: tuple = ()  # their names in the group ("ES", "NQ", ...)
+    bar_ns: int = 0
+    tz: str = "America/New_York"
 
     def index(self, symbol: str) -> int:
         return self.symbols.index(symbol)
@@ -145,6 +177,11 @@ class Engine:
             rings={s: BarRing(RING_CAPACITY) for s in self.symbols},
             closes={s: SessionCloses(feeds[s].settlement, tz) for s in self.symbols},
             config=config,
+            daily={s: DailyBars() for s in self.symbols},
+            group=tuple(self.symbols.index(s) for s in config.group_symbols),
+            group_names=tuple(config.group),
+            bar_ns=config.bars.primary_ns,
+            tz=tz,
         )
         self.summary = RunSummary()
         self.on_progress: Callable[[int], None] | None = None
@@ -152,6 +189,23 @@ class Engine:
         self._tz = tz
         self._index = {s: i for i, s in enumerate(self.symbols)}
         self._disabled: set[str] = set()
+        self._bounds = SessionBounds(config.session.calendar, tz)
+        self._day = _SessionOHLCV(len(self.symbols))
+        self.row_by_row = self._needs_rows()
+        self.latest: dict = {}  # name -> (symbols,) last value (for the market view)
+        self.track_latest = False
+
+    def _needs_rows(self) -> bool:
+        """Slice by slice when a component has no batch method or a plugin
+        watches every slice; batches of many slices otherwise (same results)."""
+        batch_methods = (
+            (self.indicators, "update_batch"),
+            (self.setups, "evaluate_batch"),
+            (self.outputs, "on_batch"),
+        )
+        if any(not hasattr(obj, m) for group, m in batch_methods for _, _, obj in group):
+            return True
+        return bool(self.pm.hook.rsengine_slice_closed.get_hookimpls())
 
     # -- running ---------------------------------------------------------------
 
@@ -209,12 +263,10 @@ class Engine:
                 # the next chunk starts at nxt: nothing of this instrument lies before it
                 self._push_bars(symbol, feed.bars.flush(nxt))
                 self.assembler.mark_through(i, nxt)
-            for slice_ in self.assembler.poll(None):
-                self._on_slice(slice_)
+            self._on_batch(self._poll(None))
             if self.on_progress:
                 self.on_progress(int(chunk.ts[-1]) if len(chunk) else first_ts)
-        for slice_ in self.assembler.finish():
-            self._on_slice(slice_)
+        self._on_batch(self._poll(None, final=True))
 
     def _live(self) -> None:
         """Live: live sources put ``(symbol, chunk)`` on a queue from their own
@@ -244,14 +296,12 @@ class Engine:
                 now = self.clock()
                 for symbol, feed in self.feeds.items():
                     self._push_bars(symbol, feed.bars.flush(now - grace))
-                for slice_ in self.assembler.poll(now):
-                    self._on_slice(slice_)
+                self._on_batch(self._poll(now))
         finally:
             stop.set()
         for symbol, feed in self.feeds.items():
             self._push_bars(symbol, feed.bars.finish())
-        for slice_ in self.assembler.finish():
-            self._on_slice(slice_)
+        self._on_batch(self._poll(None, final=True))
 
     @staticmethod
     def _push_next(heap, symbol, stream, order):
@@ -271,51 +321,88 @@ class Engine:
                 self.summary.first_ts = int(bars.ts_close[0])
             self.summary.last_ts = max(self.summary.last_ts or 0, int(bars.ts_close[-1]))
 
-    # -- one slice ---------------------------------------------------------------
+    # -- slices, a batch at a time -------------------------------------------------
 
-    def _on_slice(self, slice_: Slice) -> None:
-        date = session_date_of(slice_.ts_close, self._tz).isoformat()
-        if self.state.session is None or self.state.session.date != date:
-            if self.state.session is not None:
-                self._hook("rsengine_session_end", engine=self, session=self.state.session)
-            self.state.session = SessionInfo(date)
-            self.summary.sessions += 1
-            self._hook("rsengine_session_start", engine=self, session=self.state.session)
-        rth_end = rth_end_ns(date, self._tz)
+    def _poll(self, now: int | None, final: bool = False) -> SliceBatch:
+        a = self.assembler
+        if hasattr(a, "poll_batch"):
+            return a.finish_batch() if final else a.poll_batch(now)
+        return SliceBatch.from_slices(a.finish() if final else a.poll(now), self.symbols)
+
+    def _on_batch(self, batch: SliceBatch) -> None:
+        if not len(batch):
+            return
+        for lo, hi, day in split_sessions(batch.ts_close, self._tz):
+            part = batch if (lo, hi) == (0, len(batch)) else batch.rows(lo, hi)
+            self._enter_session(day)
+            if self.row_by_row:
+                for j in range(len(part)):
+                    self._process(part.rows(j, j + 1))
+            else:
+                self._process(part)
+
+    def _enter_session(self, day) -> None:
+        date = day.isoformat()
+        if self.state.session is not None and self.state.session.date == date:
+            return
+        if self.state.session is not None:
+            self._close_session()
+        self.state.session = SessionInfo(date, *self._bounds(day))
+        self.summary.sessions += 1
+        self._hook("rsengine_session_start", engine=self, session=self.state.session)
+
+    def _close_session(self) -> None:
+        session = self.state.session
         for i, symbol in enumerate(self.symbols):
-            if slice_.present[i]:
-                self.state.rings[symbol].append(
-                    int(slice_.ts_open[i]),
-                    slice_.ts_close,
-                    float(slice_.open[i]),
-                    float(slice_.high[i]),
-                    float(slice_.low[i]),
-                    float(slice_.close[i]),
-                    float(slice_.volume[i]),
-                    float(slice_.vwap[i]),
-                    int(slice_.trades[i]),
-                    int(slice_.flags[i]),
-                )
-                self.state.closes[symbol].on_bar(
-                    date, slice_.ts_close, float(slice_.close[i]), rth_end
-                )
-        self.summary.slices += 1
-        self.summary.missing += int(len(self.symbols) - np.count_nonzero(slice_.present))
+            if self._day.seen[i]:
+                daily = self.state.daily[symbol]
+                daily.dates.append(session.date)
+                for name in ("open", "high", "low", "close", "volume"):
+                    getattr(daily, name).append(float(getattr(self._day, name)[i]))
+                settle = self.state.closes[symbol].price(session.date, "settlement")
+                daily.settle.append(math.nan if settle is None else settle)
+        self._day.reset()
+        self._hook("rsengine_session_end", engine=self, session=session)
+
+    def _process(self, batch: SliceBatch) -> None:
+        """One batch inside one session: state, indicators, setups, outputs."""
+        session = self.state.session
+        for i, symbol in enumerate(self.symbols):
+            rows = np.flatnonzero(batch.present[:, i])
+            if not len(rows):
+                continue
+            bars = _column_bars(batch, i, rows)
+            self.state.rings[symbol].append_bars(bars)
+            self.state.closes[symbol].on_bars(
+                session.date, bars.ts_close, bars.close, session.rth_close_ns
+            )
+        self._day.update(batch)
+        n = len(batch)
+        self.summary.slices += n
+        self.summary.missing += int(batch.present.size - np.count_nonzero(batch.present))
 
         values: dict = {}
         self.state.values = values
         for name, plugin, indicator in self._active(self.indicators):
-            result = self._call(plugin, f"indicator {name}", indicator.update, slice_, self.state)
+            result = self._call(plugin, f"indicator {name}", self._indicate, indicator, batch)
             if result:
                 values.update(result)
+        if self.track_latest:
+            last_present(batch, values, self.latest)
         signals: list[Signal] = []
         for name, plugin, setup in self._active(self.setups):
-            signals.extend(
-                self._call(plugin, f"setup {name}", setup.evaluate, slice_, self.state) or ()
-            )
+            found = self._call(plugin, f"setup {name}", self._evaluate, setup, batch)
+            signals.extend(found or ())
+        signals.sort(key=lambda sig: sig.ts_close)  # stable: setups keep their order
         for name, plugin, output in self._active(self.outputs):
-            self._call(plugin, f"output {name}", output.on_slice, slice_, values)
-        self._hook("rsengine_slice_closed", engine=self, slice=slice_, values=values)
+            if hasattr(output, "on_batch"):
+                self._call(plugin, f"output {name}", output.on_batch, batch, values)
+            else:
+                self._call(plugin, f"output {name}", output.on_slice, batch.row(0), _row(values))
+        if self.row_by_row:
+            self._hook(
+                "rsengine_slice_closed", engine=self, slice=batch.row(0), values=_row(values)
+            )
         for signal in signals:
             self.summary.signals += 1
             self.summary.signals_by_name[signal.name] = (
@@ -325,6 +412,27 @@ class Engine:
                 self._call(plugin, f"output {name}", output.on_signal, signal)
             self._hook("rsengine_signal_emitted", engine=self, signal=signal)
 
+    def _indicate(self, indicator, batch: SliceBatch) -> dict:
+        if hasattr(indicator, "update_batch"):
+            return indicator.update_batch(batch, self.state)
+        result = self._one_slice(indicator.update, batch) or {}
+        return {name: np.asarray(v)[None, ...] for name, v in result.items()}
+
+    def _evaluate(self, setup, batch: SliceBatch) -> list:
+        if hasattr(setup, "evaluate_batch"):
+            return setup.evaluate_batch(batch, self.state)
+        return self._one_slice(setup.evaluate, batch)
+
+    def _one_slice(self, method, batch: SliceBatch):
+        """A slice-at-a-time component (row_by_row is on): it gets the slice and
+        sees the values as (symbols,) arrays."""
+        batch_values = self.state.values
+        self.state.values = _row(batch_values)
+        try:
+            return method(batch.row(0), self.state)
+        finally:
+            self.state.values = batch_values
+
     def _finish_run(self) -> None:
         for feed in self.feeds.values():
             self.summary.late_trades += feed.bars.late_count
@@ -333,7 +441,10 @@ class Engine:
         for _, _, source in self.sources:
             self.summary.bad_rows += getattr(source, "bad_rows", 0)
         if self.state.session is not None and self.summary.failed is None:
-            self._hook("rsengine_session_end", engine=self, session=self.state.session)
+            self._close_session()
+        for name, plugin, setup in self._active(self.setups):
+            if hasattr(setup, "finish"):
+                self._call(plugin, f"setup {name}.finish", setup.finish, self.summary)
         for name, plugin, output in self._active(self.outputs):
             try:
                 output.close(self.summary)
@@ -369,6 +480,59 @@ class Engine:
 
     def _hook(self, name: str, **kwargs) -> None:
         call_each(self.pm, name, kwargs, on_error=self._fail, skip=self._disabled)
+
+
+def _row(values: dict) -> dict:
+    """The first row of every batch column (a 1-row batch as one slice's values)."""
+    return {name: v[0] for name, v in values.items()}
+
+
+def _column_bars(batch: SliceBatch, i: int, rows: np.ndarray) -> Bars:
+    return Bars(
+        ts_open=batch.ts_open[rows, i],
+        ts_close=batch.ts_close[rows],
+        open=batch.open[rows, i],
+        high=batch.high[rows, i],
+        low=batch.low[rows, i],
+        close=batch.close[rows, i],
+        volume=batch.volume[rows, i],
+        vwap=batch.vwap[rows, i],
+        trades=batch.trades[rows, i],
+        flags=batch.flags[rows, i],
+    )
+
+
+class _SessionOHLCV:
+    """Each instrument's open, high, low, close and volume so far this session."""
+
+    def __init__(self, k: int):
+        self.k = k
+        self.reset()
+
+    def reset(self) -> None:
+        k = self.k
+        self.seen = np.zeros(k, np.bool_)
+        self.open = np.full(k, np.nan)
+        self.high = np.full(k, -np.inf)
+        self.low = np.full(k, np.inf)
+        self.close = np.full(k, np.nan)
+        self.volume = np.zeros(k)
+
+    def update(self, batch: SliceBatch) -> None:
+        present = batch.present
+        any_ = present.any(axis=0)
+        if not any_.any():
+            return
+        first = np.argmax(present, axis=0)
+        last = len(present) - 1 - np.argmax(present[::-1], axis=0)
+        cols = np.arange(self.k)
+        new = any_ & ~self.seen
+        self.open[new] = batch.open[first, cols][new]
+        self.close[any_] = batch.close[last, cols][any_]
+        self.high = np.fmax(self.high, np.nanmax(np.where(present, batch.high, -np.inf), axis=0))
+        self.low = np.fmin(self.low, np.nanmin(np.where(present, batch.low, np.inf), axis=0))
+        self.volume += np.where(present, batch.volume, 0.0).sum(axis=0)
+        self.seen |= any_
 
 
 class _Pacer:

@@ -64,6 +64,19 @@ def iso_utc(ts_ns: int) -> str:
     return f"{text}.{ns:09d}Z" if ns else f"{text}Z"
 
 
+def iso_utc_many(ts_ns) -> list[str]:
+    """:func:`iso_utc` of every stamp of an int64 array, vectorised."""
+    ts = np.asarray(ts_ns, dtype=np.int64)
+    seconds = np.datetime_as_string((ts // 1_000_000_000).astype("datetime64[s]"), unit="s")
+    fraction = ts % 1_000_000_000
+    if not fraction.any():
+        return [f"{t}Z" for t in seconds.tolist()]
+    return [
+        f"{t}.{f:09d}Z" if f else f"{t}Z"
+        for t, f in zip(seconds.tolist(), fraction.tolist(), strict=True)
+    ]
+
+
 def _number(x):
     if x is None:
         return None

@@ -39,13 +39,15 @@ def data_labels(sources) -> tuple:
     return tuple(sorted({getattr(obj, "label", "") for _, _, obj in sources} - {""}))
 
 
-def build_engine(config: Config, pm=None) -> Engine:
+def build_engine(config: Config, pm=None, watchers=()) -> Engine:
     """Everything a run needs, checked before the first trade is read.
 
     A component whose settings it refuses (ValueError) becomes a ConfigError
     pointing at its entry in the YAML file.
     """
     pm = pm or plugin_manager_for(config)
+    for watcher in watchers:  # e.g. the CLI's market view
+        pm.register(watcher, name=type(watcher).__name__)
     registries = collect_registries(pm)
     check_component_names(config, {kind: registries[kind].names() for kind in COMPONENT_SECTIONS})
     call_each(pm, "rsengine_configure", {"config": config}, on_error=_refuse)
@@ -77,6 +79,7 @@ def build_engine(config: Config, pm=None) -> Engine:
                 columns=tuple(columns),
                 data_labels=data_labels(built.get("sources", ())),
                 component=component,
+                sources=tuple(obj for _, _, obj in built.get("sources", ())),
             )
             try:
                 obj = entry.factory(dict(component.settings), context)

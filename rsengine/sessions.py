@@ -215,16 +215,78 @@ def settlement_segments(
     return starts, ends, starts
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def session_date_of(ts_ns: int, tz: str = EXCHANGE_TZ) -> dt.date:
     """Globex session date of a bar stamped at its close ``ts_ns``.
 
     Sessions open at 18:00 ET and are dated by the day they close, so a close
     after 18:00 ET belongs to the next day's session.
     """
-    local = dt.datetime.fromtimestamp((ts_ns - 1) / NS_PER_SECOND, tz=ZoneInfo(tz))
+    # integer microseconds: (ts_ns - 1) / 1e9 as a float would round 1 ns away
+    local = (_EPOCH + dt.timedelta(microseconds=(int(ts_ns) - 1) // 1000)).astimezone(ZoneInfo(tz))
     day = local.date()
     return day + dt.timedelta(days=1) if local.hour >= 18 else day
 
 
 def ns_to_date(ts_ns: int, tz: str = EXCHANGE_TZ) -> dt.date:
     return dt.datetime.fromtimestamp(ts_ns / NS_PER_SECOND, tz=ZoneInfo(tz)).date()
+
+
+RTH_OPEN = dt.time(9, 30)
+SESSION_ROLL = dt.time(18, 0)  # a bar closing after 18:00 ET belongs to the next session
+
+
+def local_ns(day: dt.date, at: dt.time, tz: str = EXCHANGE_TZ) -> int:
+    """ns UTC of a wall-clock time on ``day`` in ``tz`` (DST-aware)."""
+    return _local_ns(np.datetime64(day, "D"), at, ZoneInfo(tz))
+
+
+def split_sessions(ts_close: np.ndarray, tz: str = EXCHANGE_TZ):
+    """Runs of bar-close stamps by session: yields ``(lo, hi, session_date)``.
+
+    Same rule as :func:`session_date_of`: a session dated D takes the closes in
+    (18:00 ET on D-1, 18:00 ET on D]. ``ts_close`` must be sorted.
+    """
+    lo, n = 0, len(ts_close)
+    while lo < n:
+        day = session_date_of(int(ts_close[lo]), tz)
+        roll = local_ns(day, SESSION_ROLL, tz)
+        hi = int(np.searchsorted(ts_close, roll, side="right"))
+        yield lo, hi, day
+        lo = hi
+
+
+class SessionBounds:
+    """Globex open/close and RTH open/close of session dates, from the calendar.
+
+    Schedules are loaded a year at a time. A date the calendar does not list
+    (data on a day the exchange calendar calls closed) gets the usual hours:
+    18:00 ET the day before to 17:00 ET, RTH 09:30-16:00 ET.
+    """
+
+    def __init__(self, calendar: str = DEFAULT_CALENDAR, tz: str = EXCHANGE_TZ):
+        self.calendar, self.tz = calendar, tz
+        self._known: dict[dt.date, tuple[int, int]] = {}
+        self._years: set[int] = set()
+
+    def __call__(self, day: dt.date) -> tuple[int, int, int, int]:
+        """``(open_ns, close_ns, rth_open_ns, rth_close_ns)``; the RTH close is
+        16:00 ET or the session close on an early-close day."""
+        if day.year not in self._years:
+            self._years.add(day.year)
+            schedule = load_schedule(
+                dt.date(day.year, 1, 1), dt.date(day.year, 12, 31), self.calendar
+            )
+            for d, o, c in zip(
+                schedule.session_date, schedule.open_ns, schedule.close_ns, strict=True
+            ):
+                self._known[d.astype(dt.date)] = (int(o), int(c))
+        opened, closed = self._known.get(day) or (
+            local_ns(day - dt.timedelta(days=1), SESSION_ROLL, self.tz),
+            local_ns(day, dt.time(17, 0), self.tz),
+        )
+        rth_open = local_ns(day, RTH_OPEN, self.tz)
+        rth_close = min(local_ns(day, RTH_CLOSE, self.tz), closed)
+        return opened, closed, rth_open, rth_close

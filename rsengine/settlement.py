@@ -12,7 +12,7 @@ import datetime as dt
 
 import numpy as np
 
-from .sessions import EXCHANGE_TZ, RTH_CLOSE, load_schedule, ns_to_date, settlement_segments
+from .sessions import EXCHANGE_TZ, load_schedule, ns_to_date, settlement_segments
 
 PRIOR_CLOSE_METHODS = ("settlement", "rth_last", "globex_close")
 
@@ -73,12 +73,14 @@ class SessionCloses:
         self.globex_close: dict[str, float] = {}
         self.sessions: list[str] = []  # dates with a bar, in order
 
-    def on_bar(self, session_date: str, ts_close: int, close: float, rth_end_ns: int) -> None:
+    def on_bars(self, session_date: str, ts_close, close, rth_end_ns: int) -> None:
+        """Several bars of one session, in time order."""
         if not self.sessions or self.sessions[-1] != session_date:
             self.sessions.append(session_date)
-        if ts_close <= rth_end_ns:
-            self.rth_last[session_date] = close
-        self.globex_close[session_date] = close
+        in_rth = np.flatnonzero(ts_close <= rth_end_ns)
+        if len(in_rth):
+            self.rth_last[session_date] = float(close[in_rth[-1]])
+        self.globex_close[session_date] = float(close[-1])
 
     def prior_session(self, session_date: str) -> str | None:
         for date in reversed(self.sessions):
@@ -94,10 +96,3 @@ class SessionCloses:
             if settled is not None:
                 return settled
         return self.rth_last.get(session_date)
-
-
-def rth_end_ns(session_date: str, tz: str = EXCHANGE_TZ) -> int:
-    from zoneinfo import ZoneInfo
-
-    local = dt.datetime.combine(dt.date.fromisoformat(session_date), RTH_CLOSE, ZoneInfo(tz))
-    return int(local.timestamp()) * 1_000_000_000

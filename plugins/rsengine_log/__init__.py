@@ -26,7 +26,7 @@ class SignalLog:
         if context.data_labels:
             self.log = self.log.bind(data=",".join(context.data_labels))
 
-    def on_slice(self, slice_, values):
+    def on_batch(self, batch, values):
         pass
 
     def on_signal(self, signal):

@@ -18,9 +18,11 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+
 import rsengine
 from rsengine.core import FILLED, PARTIAL
-from rsengine.model import iso_utc
+from rsengine.model import iso_utc_many
 
 BAR_FIELDS = (
     "ts_open",
@@ -78,29 +80,25 @@ class Recorder:
         self._bars = csv.writer(self._bars_file, lineterminator="\n")
         self._bars.writerow((*BAR_FIELDS, *self.columns))
 
-    def on_slice(self, slice_, values):
+    def on_batch(self, batch, values):
         if self._bars is None:
             self._open()
-        close_text = iso_utc(slice_.ts_close)
-        extra = [values.get(c) for c in self.columns]
-        for i, symbol in enumerate(slice_.symbols):
-            if not slice_.present[i]:
-                continue
-            self._bars.writerow(
-                (
-                    iso_utc(int(slice_.ts_open[i])),
-                    close_text,
-                    symbol,
-                    number(slice_.open[i]),
-                    number(slice_.high[i]),
-                    number(slice_.low[i]),
-                    number(slice_.close[i]),
-                    number(slice_.volume[i]),
-                    int(slice_.trades[i]),
-                    flag_names(int(slice_.flags[i])),
-                    *("" if col is None else _cell(col[i]) for col in extra),
-                )
-            )
+        rows, cols = np.nonzero(batch.present)  # row by row, instruments in order
+        if not len(rows):
+            return
+        symbols = np.array(batch.symbols, dtype=object)
+        columns = [
+            _stamps(batch.ts_open[rows, cols]),
+            _stamps(batch.ts_close[rows]),
+            symbols[cols].tolist(),
+            *(_cells(getattr(batch, name)[rows, cols]) for name in PRICE_FIELDS),
+            batch.trades[rows, cols].tolist(),
+            [FLAG_TEXT[f] for f in batch.flags[rows, cols].tolist()],
+        ]
+        for name in self.columns:
+            value = values.get(name)
+            columns.append([""] * len(rows) if value is None else _cells(value[rows, cols]))
+        self._bars.writerows(zip(*columns, strict=True))
 
     def on_signal(self, signal):
         if self._bars is None:
@@ -114,7 +112,31 @@ class Recorder:
         self._signals_file.close()
 
 
-def _cell(value) -> str:
-    if isinstance(value, str):
-        return value
-    return number(value)
+PRICE_FIELDS = ("open", "high", "low", "close", "volume")
+FLAG_TEXT = [flag_names(f) for f in range(256)]
+
+
+def _stamps(ts) -> list[str]:
+    unique, inverse = np.unique(ts, return_inverse=True)
+    text = iso_utc_many(unique)
+    return [text[k] for k in inverse.tolist()]
+
+
+def _cells(values) -> list:
+    """Text of one column: floats as shortest repr (NaN empty), ints as ints,
+    booleans as 1/0, text as is (None empty)."""
+    values = np.asarray(values)
+    kind = values.dtype.kind
+    if kind == "f":
+        return ["" if x != x else repr(x) for x in values.astype(np.float64).tolist()]
+    if kind == "b":
+        return ["1" if x else "0" for x in values.tolist()]
+    if kind in "iu":
+        return values.tolist()
+    return [_text(x) for x in values.tolist()]
+
+
+def _text(x) -> str:
+    if x is None:
+        return ""
+    return x if isinstance(x, str) else _cells(np.array([x]))[0]

@@ -53,13 +53,13 @@ class RelativeStrength:
         self._session = None
         self._prior = None
 
-    def update(self, slice_, state):
+    def update_batch(self, batch, state):
         if state.session is not self._session:
             self._session = state.session
             self._prior = np.array(
                 [self._prior_close(state, s) for s in state.symbols], dtype=np.float64
             )
-        return {"rs_pct": (slice_.close - self._prior) / self._prior * 100.0}
+        return {"rs_pct": (batch.close - self._prior) / self._prior * 100.0}
 
     def _prior_close(self, state, symbol):
         if isinstance(self.method, float):

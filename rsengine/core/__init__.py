@@ -10,7 +10,7 @@ turns a missing compiled core into an ImportError instead of a silent fallback.
 
 import os
 
-from .types import FILLED, LATE, OFF_SESSION, PARTIAL, Bars, Rejected, Slice
+from .types import FILLED, LATE, OFF_SESSION, PARTIAL, Bars, Rejected, Slice, SliceBatch
 
 
 def _flag(name: str) -> bool:
@@ -64,4 +64,5 @@ __all__ = [
     "RollingStats",
     "Slice",
     "SliceAssembler",
+    "SliceBatch",
 ]

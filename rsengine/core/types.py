@@ -129,3 +129,73 @@ class Slice:
             np.array_equal(getattr(self, n), getattr(other, n), equal_nan=n in BAR_FLOAT_COLUMNS)
             for n in names
         )
+
+
+SLICE_COLUMNS = ("present", "ts_open", *BAR_FLOAT_COLUMNS, "trades", "flags")
+SLICE_DTYPES = {"present": np.bool_, **{k: v for k, v in BAR_DTYPES.items() if k != "ts_close"}}
+
+
+@attrs.frozen(eq=False)
+class SliceBatch:
+    """Consecutive slices as 2-D arrays: row ``j`` is the slice at ``ts_close[j]``.
+
+    ``ts_close`` has shape ``(n,)``; every other column ``(n, k)``, ``k`` being
+    ``len(symbols)``, with the same missing-slot convention as :class:`Slice`.
+    Rows are in ``ts_close`` order. Columns are not copied: treat them as
+    read-only.
+    """
+
+    symbols: tuple
+    ts_close: np.ndarray
+    present: np.ndarray
+    ts_open: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    vwap: np.ndarray
+    trades: np.ndarray
+    flags: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ts_close)
+
+    @classmethod
+    def empty(cls, symbols) -> SliceBatch:
+        k = len(symbols)
+        columns = {name: np.empty((0, k), dtype) for name, dtype in SLICE_DTYPES.items()}
+        return cls(tuple(symbols), np.empty(0, np.int64), **columns)
+
+    @classmethod
+    def from_slices(cls, slices, symbols=None) -> SliceBatch:
+        """Stack slices (all with the same symbols) into one batch."""
+        slices = list(slices)
+        if not slices:
+            if symbols is None:
+                raise ValueError("no slices and no symbols: cannot make an empty batch")
+            return cls.empty(symbols)
+        symbols = slices[0].symbols
+        columns = {
+            name: np.stack([getattr(s, name) for s in slices]).astype(dtype, copy=False)
+            for name, dtype in SLICE_DTYPES.items()
+        }
+        ts_close = np.fromiter((s.ts_close for s in slices), np.int64, len(slices))
+        return cls(symbols, ts_close, **columns)
+
+    def row(self, j: int) -> Slice:
+        """Row ``j`` as a :class:`Slice`."""
+        return Slice(
+            int(self.ts_close[j]), self.symbols, **{n: getattr(self, n)[j] for n in SLICE_COLUMNS}
+        )
+
+    def rows(self, lo: int, hi: int) -> SliceBatch:
+        """Rows ``lo:hi`` as a batch (views, no copy)."""
+        return SliceBatch(
+            self.symbols,
+            self.ts_close[lo:hi],
+            **{n: getattr(self, n)[lo:hi] for n in SLICE_COLUMNS},
+        )
+
+    def __iter__(self):
+        return (self.row(j) for j in range(len(self)))

@@ -78,6 +78,26 @@ def trade_fault(ts, price, size, i) -> str | None:
     return None
 
 
+def _bar_error(i, ts_open, cols, trades):
+    if i and ts_open[i] < ts_open[i - 1]:
+        raise ValueError(
+            f"timestamps not sorted: index {i} ({int(ts_open[i])}) is before index {i - 1} "
+            f"({int(ts_open[i - 1])})"
+        )
+    o, h, lo, c, v = (float(col[i]) for col in cols)
+    for name, value in zip(("open", "high", "low", "close"), (o, h, lo, c), strict=True):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} at index {i} is {value!r}: expected a finite number")
+    if not (lo <= o <= h and lo <= c <= h):
+        raise ValueError(
+            f"bar at index {i} is inconsistent: open {o}, high {h}, low {lo}, "
+            f"close {c} (need low <= open, close <= high)"
+        )
+    if not v >= 0 or not math.isfinite(v):
+        raise ValueError(f"volume at index {i} is {v!r}: expected a finite number >= 0")
+    raise ValueError(f"trades at index {i} is {int(trades[i])}: expected >= 0")
+
+
 def check_bars(ts_open, open_, high, low, close, volume, vwap, trades):
     n = len(ts_open)
     ts_open = np.ascontiguousarray(ts_open, dtype=np.int64)
@@ -90,25 +110,14 @@ def check_bars(ts_open, open_, high, low, close, volume, vwap, trades):
     for name, col in zip(names, (*cols, vwap, trades), strict=True):
         if len(col) != n:
             raise ValueError(f"bar arrays differ in length: ts_open {n}, {name} {len(col)}")
-    for i in range(n):
-        if i and ts_open[i] < ts_open[i - 1]:
-            raise ValueError(
-                f"timestamps not sorted: index {i} ({int(ts_open[i])}) is before index {i - 1} "
-                f"({int(ts_open[i - 1])})"
-            )
-        o, h, lo, c, v = (float(col[i]) for col in cols)
-        for name, value in zip(names[:4], (o, h, lo, c), strict=True):
-            if not math.isfinite(value):
-                raise ValueError(f"{name} at index {i} is {value!r}: expected a finite number")
-        if not (lo <= o <= h and lo <= c <= h):
-            raise ValueError(
-                f"bar at index {i} is inconsistent: open {o}, high {h}, low {lo}, "
-                f"close {c} (need low <= open, close <= high)"
-            )
-        if not v >= 0 or not math.isfinite(v):
-            raise ValueError(f"volume at index {i} is {v!r}: expected a finite number >= 0")
-        if trades[i] < 0:
-            raise ValueError(f"trades at index {i} is {int(trades[i])}: expected >= 0")
+    o, h, lo, c, v = cols
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(o) & np.isfinite(h) & np.isfinite(lo) & np.isfinite(c))
+        bad |= ~((lo <= o) & (o <= h) & (lo <= c) & (c <= h))
+        bad |= ~((v >= 0) & np.isfinite(v)) | (trades < 0)
+    bad[1:] |= ts_open[1:] < ts_open[:-1]
+    if bad.any():  # the first bad bar, with the first thing wrong with it
+        _bar_error(int(np.argmax(bad)), ts_open, cols, trades)
     return (ts_open, *cols, vwap, trades)
 
 

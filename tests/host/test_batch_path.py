@@ -1,0 +1,133 @@
+"""The engine's batch path: whole batches of slices per component call give the
+same journal as slice by slice, sessions split where the clock says, daily bars
+and the market view are right.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import numpy as np
+import pytest
+from conftest import et_ns
+
+from rsengine import hookimpl
+from rsengine.config import Config
+from rsengine.market_view import MarketView, format_table
+from rsengine.model import iso_utc, iso_utc_many
+from rsengine.runner import build_engine
+from rsengine.sessions import SessionBounds, session_date_of, split_sessions
+
+DEMO_DAYS = {
+    "run": {"mode": "replay"},
+    "instruments": {"ES": {}, "NQ": {}, "RTY": {}, "YM": {}, "ZN": {}},
+    "sources": {"sim": {"seed": 3, "days": 3}},
+    "indicators": {"rs": {}},
+}
+
+
+class WatchEverySlice:
+    """Implements slice_closed, which puts the engine in slice-by-slice mode."""
+
+    def __init__(self):
+        self.count = 0
+
+    @hookimpl
+    def rsengine_slice_closed(self, engine, slice, values):
+        self.count += 1
+
+
+def run_demo(tmp_path, name, watchers=()):
+    config = Config.from_dict({**DEMO_DAYS, "outputs": {"record": {"dir": str(tmp_path / name)}}})
+    engine = build_engine(config, watchers=watchers)
+    summary = engine.run()
+    return engine, summary, (tmp_path / name / "bars.csv").read_bytes()
+
+
+def test_batches_and_slice_by_slice_write_identical_bars(tmp_path):
+    fast, fast_summary, fast_bars = run_demo(tmp_path, "batch")
+    watcher = WatchEverySlice()
+    slow, slow_summary, slow_bars = run_demo(tmp_path, "rows", [watcher])
+    assert not fast.row_by_row and slow.row_by_row
+    assert watcher.count == slow_summary.slices == fast_summary.slices > 0
+    assert fast_bars == slow_bars
+    assert fast_summary.sessions == slow_summary.sessions == 3
+
+
+def test_daily_bars_equal_each_sessions_bars(tmp_path):
+    engine, _, _ = run_demo(tmp_path, "daily")
+    import pandas as pd
+
+    bars = pd.read_csv(tmp_path / "daily" / "bars.csv")
+    bars = bars[bars.symbol == "NQ"].copy()
+    stamps = pd.to_datetime(bars.ts_close).dt.tz_localize(None).to_numpy("datetime64[ns]")
+    stamps = stamps.view(np.int64)
+    bars["session"] = [session_date_of(int(t)).isoformat() for t in stamps]
+    expected = bars.groupby("session").agg(
+        open=("open", "first"), high=("high", "max"), low=("low", "min"),
+        close=("close", "last"), volume=("volume", "sum"),
+    )  # fmt: skip
+    daily = engine.state.daily["NQ"]
+    assert daily.dates == list(expected.index)
+    for name in ("open", "high", "low", "close", "volume"):
+        np.testing.assert_allclose(getattr(daily, name), expected[name], rtol=1e-12)
+    assert all(np.isfinite(daily.settle))
+
+
+def test_split_sessions_puts_18_00_in_the_closing_session_and_18_05_in_the_next():
+    t = [et_ns("2024-03-10 17:00"), et_ns("2024-03-10 18:00"), et_ns("2024-03-10 18:05"),
+         et_ns("2024-03-11 09:35"), et_ns("2024-03-11 18:00") + 1]  # fmt: skip
+    runs = list(split_sessions(np.array(t, dtype=np.int64)))
+    assert runs == [
+        (0, 2, dt.date(2024, 3, 10)),
+        (2, 4, dt.date(2024, 3, 11)),
+        (4, 5, dt.date(2024, 3, 12)),
+    ]
+
+
+def test_session_date_of_is_exact_to_the_nanosecond_at_18_00():
+    t = et_ns("2024-11-04 18:00")
+    assert session_date_of(t) == dt.date(2024, 11, 4)
+    assert session_date_of(t + 1) == dt.date(2024, 11, 5)
+
+
+@pytest.mark.parametrize(
+    "day, rth_close",
+    [
+        ("2024-11-29", "2024-11-29 13:15"),  # day after Thanksgiving: early close
+        ("2024-03-11", "2024-03-11 16:00"),  # first session after the DST change
+        ("2024-11-04", "2024-11-04 16:00"),  # first session after the fall change
+    ],
+)
+def test_session_bounds_follow_the_calendar_and_dst(day, rth_close):
+    date = dt.date.fromisoformat(day)
+    opened, closed, rth_open, rth_end = SessionBounds()(date)
+    assert rth_open == et_ns(f"{day} 09:30")
+    assert rth_end == et_ns(rth_close)
+    assert opened == et_ns(f"{date - dt.timedelta(days=1)} 18:00")
+
+
+def test_iso_utc_many_equals_iso_utc():
+    ts = np.array([0, 1, 1_700_000_000_000_000_000, 1_700_000_000_123_456_789], np.int64)
+    assert iso_utc_many(ts) == [iso_utc(int(t)) for t in ts]
+
+
+def test_market_view_prints_a_table_per_session(tmp_path):
+    out = io.StringIO()
+    view = MarketView(out, "session")
+    config = Config.from_dict(DEMO_DAYS)
+    engine = build_engine(config, watchers=[view])
+    engine.track_latest = True
+    engine.run()
+    text = out.getvalue()
+    assert text.count("-- market session") == 3
+    last_close = engine.state.rings["NQ"].last("close")
+    assert f"{last_close:,.2f}" in text.splitlines()[-4]  # ES, NQ, RTY, YM, ZN rows
+
+
+def test_market_view_shows_dashes_for_values_nobody_computes():
+    table = format_table(("ES", "NQ"), {"close": np.array([5000.25, np.nan])}, "x")
+    es, nq = table.splitlines()[2:]
+    assert "5,000.25" in es and es.split()[2:] == ["-", "-", "-", "-"]
+    assert nq.split()[1:] == ["-"] * 5
