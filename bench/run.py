@@ -221,6 +221,45 @@ def bench_replay(quick: bool):
     emit("replay_micros_end_to_end_vs_pandas_read", bars / t_engine, label, bars / t_read)
 
 
+def bench_analytics(quick: bool):
+    """All 5-minute micros sessions with every measure, regime and context signal
+    (configs/replay-micros.yaml without its output), against the same replay
+    with only ``rs``."""
+    import os
+    from pathlib import Path
+
+    import yaml
+
+    from rsengine.config import Config
+    from rsengine.runner import build_engine
+
+    root = Path(__file__).resolve().parents[1]
+    data = Path(os.environ.get("RSENGINE_DATA_DIR", root.parent / "shared" / "data"))
+    if not (data / "databento-micro-5m").is_dir():
+        print(f"note: analytics benchmark skipped, no data in {data}", file=sys.stderr)
+        return
+    tree = yaml.safe_load((root / "configs" / "replay-micros.yaml").read_text())
+    tree["outputs"] = {}  # the figure is the analytics, not the CSV writer
+    if quick:
+        tree["sources"]["csv"].update(start="2024-02-26", end="2024-03-22")
+    rs_only = {**tree, "indicators": {"rs": {}}, "setups": {}}
+
+    def replay(config_tree):
+        config = Config.from_dict(
+            config_tree, env={"RSENGINE_DATA_DIR": str(data)}, base_dir=root / "configs"
+        )
+        engine = build_engine(config)
+        start = time.perf_counter()
+        summary = engine.run()
+        return summary, time.perf_counter() - start
+
+    full, t_full = replay(tree)
+    base, t_base = replay(rs_only)
+    names = ", ".join([*tree["indicators"], *tree.get("setups", {})])
+    label = f"bars/s ({full.sessions} sessions, {full.bars:,} bars; {names})"
+    emit("replay_micros_all_measures_vs_rs_only", full.bars / t_full, label, base.bars / t_base)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
@@ -233,10 +272,12 @@ def main(argv=None):
         bench_aggregation(200_000, repeats=1)
         bench_rings(10_000, 8, repeats=1)
         bench_replay(quick=True)
+        bench_analytics(quick=True)
     else:
         bench_aggregation(5_000_000, repeats=3)
         bench_rings(100_000, 8, repeats=1)
         bench_replay(quick=False)
+        bench_analytics(quick=False)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,20 @@ def format_summary(summary, engine, labels=()) -> str:
     ]
     for name, count in sorted(summary.signals_by_name.items()):
         lines.append(f"    {name:28} {count:5}")
+    for name, metric in sorted(summary.metrics.items()):
+        lines.append(f"  {name}: {format_metric(metric)}")
     if summary.disabled_plugins:
         lines.append(f"  disabled plugins: {', '.join(summary.disabled_plugins)}")
     lines += [f"  note: {note}" for note in summary.notes]
     return "\n".join(lines)
+
+
+def format_metric(metric) -> str:
+    """``{"hits": 1, "hit_rate": 0.5}`` -> ``hits 1, hit_rate 0.50``."""
+    if not isinstance(metric, dict):
+        return str(metric)
+    parts = []
+    for key, value in metric.items():
+        text = "-" if value is None else f"{value:.2f}" if isinstance(value, float) else value
+        parts.append(f"{key} {text}")
+    return ", ".join(parts)

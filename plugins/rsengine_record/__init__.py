@@ -8,7 +8,8 @@ are written with Python's shortest round-trip repr; NaN is an empty field.
 
 ``signals.jsonl``: one signal per line, keys sorted. ``run.json``: what the
 data were (``"data": ["SIMULATED"]`` for the built-in market), the instruments
-and the indicator columns. The same data and config give byte-identical files.
+and the indicator columns, and at the end the run's metrics (such as the
+pre-market read's hit rate). The same data and config give byte-identical files.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class Recorder:
 
     def _open(self):
         self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "run.json").write_text(json.dumps(self.about, sort_keys=True, indent=1) + "\n")
+        self._write_about()
         self._bars_file = open(self.dir / "bars.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
         self._signals_file = open(self.dir / "signals.jsonl", "w", encoding="utf-8")  # noqa: SIM115
         self._bars = csv.writer(self._bars_file, lineterminator="\n")
@@ -110,6 +111,13 @@ class Recorder:
             self._open()  # a run without data still leaves its (empty) record
         self._bars_file.close()
         self._signals_file.close()
+        if summary.metrics:  # e.g. the pre-market read's hit rate
+            self.about["metrics"] = summary.metrics
+            self._write_about()
+
+    def _write_about(self):
+        text = json.dumps(self.about, sort_keys=True, indent=1, allow_nan=False)
+        (self.dir / "run.json").write_text(text + "\n")
 
 
 PRICE_FIELDS = ("open", "high", "low", "close", "volume")

@@ -58,6 +58,14 @@ class SimSource:
             if feed in self.market.instruments:
                 self.feeds[symbol] = feed
 
+    def events(self):
+        """The run's scheduled releases (CPI, FOMC ... of the scripted days) as
+        ``rsengine.events.Event``, in time order."""
+        from rsengine.events import Event
+
+        releases = sorted(self.market.events(), key=lambda e: e.ts_ns)
+        return [Event(e.ts_ns, e.name, e.importance) for e in releases]
+
     def streams(self):
         return {symbol: self._stream(feed) for symbol, feed in self.feeds.items()}
 
