@@ -27,16 +27,18 @@ class SimSource:
     """Source ``sim``: each configured instrument's trades, one chunk per session.
 
     Settings: ``seed`` (7), ``start`` (2025-03-03), ``days`` (default: the whole
-    scenario sequence), ``scenarios`` (list of names), ``trades_per_minute``
+    scenario sequence), ``scenarios`` (list of names), ``warmup`` (0: that many
+    ``normal`` sessions first, so that daily ATR(14) and other session
+    histories are filled when the scenarios begin), ``trades_per_minute``
     (100), ``micros`` (false). An instrument is looked up by its
     ``feed_symbol``.
     """
 
-    SETTINGS = ("seed", "start", "days", "scenarios", "trades_per_minute", "micros")
+    SETTINGS = ("seed", "start", "days", "scenarios", "warmup", "trades_per_minute", "micros")
     label = "SIMULATED"
 
     def __init__(self, settings: dict, context):
-        from .market import SimMarket
+        from .market import DEFAULT_SEQUENCE, SimMarket
 
         unknown = set(settings) - set(self.SETTINGS)
         if unknown:
@@ -44,11 +46,20 @@ class SimSource:
         start = settings.get("start", dt.date(2025, 3, 3))
         if isinstance(start, str):
             start = dt.date.fromisoformat(start)
+        days, scenarios = settings.get("days"), settings.get("scenarios")
+        warmup = int(settings.get("warmup", 0))
+        if warmup < 0:
+            raise ValueError(f"warmup {warmup} must be >= 0 sessions")
+        if warmup:
+            if scenarios is None:
+                n = len(DEFAULT_SEQUENCE) if days is None else int(days)
+                scenarios = [DEFAULT_SEQUENCE[i % len(DEFAULT_SEQUENCE)] for i in range(n)]
+            scenarios, days = ["normal"] * warmup + list(scenarios), None
         self.market = SimMarket(
             seed=int(settings.get("seed", 7)),
             start=start,
-            days=settings.get("days"),
-            scenarios=settings.get("scenarios"),
+            days=days,
+            scenarios=scenarios,
             trades_per_minute=float(settings.get("trades_per_minute", 100.0)),
             micros=bool(settings.get("micros", False)),
         )
