@@ -25,7 +25,7 @@ def test_warmup_puts_normal_sessions_before_the_scenarios():
 
 def test_warmup_keeps_given_scenarios_in_order_after_it():
     scenarios = [
-        s.scenario for s in source(warmup=2, scenarios=["chop", "risk_off"]).market.sessions
+        s.scenario for s in source(warmup=2, scenarios=["chop", "risk_off"]).market.sessions()
     ]
     assert scenarios == ["normal", "normal", "chop", "risk_off"]
 
