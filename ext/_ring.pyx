@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
-"""Bar ring buffer and O(1) rolling statistics, compiled twin of
+"""Bar ring buffer, O(1) rolling statistics and Wilder's average, compiled twin of
 ``rsengine.core.pure.ring``.
 
 The rules are stated in the pure module's docstrings; this module follows that
@@ -13,7 +13,7 @@ without the GIL, a call from another thread on the same object raises
 RuntimeError instead of corrupting its state.
 """
 
-from libc.math cimport NAN, sqrt
+from libc.math cimport NAN, isfinite, sqrt
 from libc.stdint cimport int64_t, uint8_t
 from libc.string cimport memmove
 
@@ -685,6 +685,93 @@ cdef class RollingCorr:
                 for i in range(n):
                     self._push(xs[i], ys[i])
                     ov[i] = self._result()
+        finally:
+            self._busy = False
+        return out
+
+
+# ---------------------------------------------------------------------------
+# WilderAverage
+
+
+cdef class WilderAverage:
+    """Wilder's smoothed average (RMA), as used by RSI(14) and ATR(14).
+
+    The value is NaN until ``period`` finite inputs were seen; at the
+    ``period``-th it is their simple mean (summed in input order), and after
+    that each input moves it by ``(x - avg) / period``. Non-finite inputs (NaN,
+    +-inf) are skipped: the state does not change and the value stays what it
+    was. ``count`` is the number of finite inputs seen.
+    """
+
+    cdef Py_ssize_t _period
+    cdef int64_t _count
+    cdef double _sum, _avg
+    cdef bint _busy
+
+    def __cinit__(self, period):
+        period = operator.index(period)
+        if period < 1:
+            raise ValueError(f"period must be >= 1, got {period}")
+        self._period = period
+        self._count = 0
+        self._sum = 0.0
+        self._avg = NAN
+        self._busy = False
+
+    @property
+    def period(self):
+        return self._period
+
+    @property
+    def count(self):
+        return self._count
+
+    @property
+    def value(self):
+        if self._busy:
+            raise_busy()
+        return self._avg
+
+    def __repr__(self):
+        return f"WilderAverage(period={self._period}, count={self._count})"
+
+    cdef inline void _push(self, double x) noexcept nogil:
+        if not isfinite(x):
+            return
+        self._count += 1
+        if self._count < self._period:
+            self._sum = self._sum + x
+        elif self._count == self._period:
+            self._sum = self._sum + x
+            self._avg = self._sum / <double>self._period
+        else:
+            self._avg = self._avg + (x - self._avg) / <double>self._period
+
+    def update(self, double x):
+        """Push one value; return the average after it."""
+        if self._busy:
+            raise_busy()
+        self._push(x)
+        return self._avg
+
+    def update_many(self, x):
+        """Push every value of ``x``; return the average after each one."""
+        cdef const double[::1] xs
+        cdef double[::1] ov
+        cdef Py_ssize_t i, n
+        if self._busy:
+            raise_busy()
+        xs = _as_float_array(x, "x")
+        n = xs.shape[0]
+        out = np.empty(n, dtype=np.float64)
+        ov = out
+        self._busy = True
+        try:
+            with nogil:
+                for i in range(n):
+                    self._push(xs[i])
+                    ov[i] = self._avg
         finally:
             self._busy = False
         return out

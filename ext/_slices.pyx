@@ -4,7 +4,9 @@
 Same API and same output as the reference; see its docstring for the rules.
 Pending slices live in a pool of preallocated rows (one row per pending slice
 time, one column per instrument) that grows by doubling; a dict maps a slice
-time to its row and a heap keeps the pending times in order.
+time to its row and a heap keeps the pending times in order. ``poll_batch``
+copies the ready rows straight into the batch's 2-D columns, without making a
+Slice per row.
 """
 
 import heapq
@@ -15,7 +17,7 @@ import numpy as np
 from libc.stdint cimport INT64_MAX, int64_t, uint8_t
 from libc.math cimport NAN
 
-from rsengine.core.types import BAR_COLUMNS, BAR_FLOAT_COLUMNS, Bars, Slice
+from rsengine.core.types import BAR_COLUMNS, BAR_FLOAT_COLUMNS, Bars, Slice, SliceBatch
 
 cdef enum:
     N_FLOATS = 6  # len(BAR_FLOAT_COLUMNS): open, high, low, close, volume, vwap
@@ -276,6 +278,22 @@ cdef class SliceAssembler:
         when ``now_ns`` is given and ``now_ns >= T + grace_ns``. The clock is
         not remembered between calls.
         """
+        return [self._emit(t) for t in self._pop_ready(now_ns)]
+
+    def finish(self):
+        """End of data: every pending slice, oldest first."""
+        return [self._emit(t) for t in self._pop_all()]
+
+    def poll_batch(self, now_ns=None):
+        """:meth:`poll`, with the slices stacked into one batch (0 rows if none)."""
+        return self._emit_batch(self._pop_ready(now_ns))
+
+    def finish_batch(self):
+        """:meth:`finish`, with the slices stacked into one batch (0 rows if none)."""
+        return self._emit_batch(self._pop_all())
+
+    cdef list _pop_ready(self, now_ns):
+        """Take the complete slice times off the heap, oldest first."""
         cdef bint has_now = now_ns is not None
         cdef int64_t now = 0, frontier = 0, t
         cdef bint has_frontier = True
@@ -297,15 +315,13 @@ cdef class SliceAssembler:
                 or (has_now and t <= INT64_MAX - self._grace and now >= t + self._grace)
             ):
                 break
-            heapq.heappop(heap)
-            out.append(self._emit(t))
+            out.append(heapq.heappop(heap))
         return out
 
-    def finish(self):
-        """End of data: every pending slice, oldest first."""
-        out = []
-        while self._heap:
-            out.append(self._emit(heapq.heappop(self._heap)))
+    cdef list _pop_all(self):
+        heap = self._heap
+        out = sorted(heap)
+        heap.clear()
         return out
 
     def take_late(self):
@@ -335,6 +351,64 @@ cdef class SliceAssembler:
         )
         self._free.append(s)
         return result
+
+    cdef object _emit_batch(self, list times):
+        """The slices at ``times`` (popped off the heap, in order) as one SliceBatch.
+
+        Copies pool rows straight into the 2-D columns: no Slice per row.
+        """
+        cdef Py_ssize_t n = len(times), k = self._n, j, i, c, s, present = 0
+        cdef int64_t[::1] slots_v, ts_v
+        cdef uint8_t[:, ::1] pres_v, flags_v
+        cdef int64_t[:, ::1] open_ts_v, trades_v
+        cdef double[:, ::1] f0, f1, f2, f3, f4, f5
+        ts_close = np.array(times, np.int64)
+        present_a = np.empty((n, k), np.bool_)
+        ts_open = np.empty((n, k), np.int64)
+        floats = [np.empty((n, k), np.float64) for c in range(N_FLOATS)]
+        trades = np.empty((n, k), np.int64)
+        flags = np.empty((n, k), np.uint8)
+        slots = np.empty(n, np.int64)
+        slots_v = slots
+        slot_of = self._slot_of
+        for j in range(n):
+            slots_v[j] = slot_of.pop(times[j])
+        ts_v = ts_close
+        pres_v = present_a.view(np.uint8)
+        open_ts_v = ts_open
+        trades_v = trades
+        flags_v = flags
+        f0, f1, f2, f3, f4, f5 = floats
+        with nogil:
+            for j in range(n):
+                s = slots_v[j]
+                for i in range(k):
+                    pres_v[j, i] = self._present[s, i]
+                    present += self._present[s, i]
+                    open_ts_v[j, i] = self._ts_open[s, i]
+                    f0[j, i] = self._floats[s, 0, i]
+                    f1[j, i] = self._floats[s, 1, i]
+                    f2[j, i] = self._floats[s, 2, i]
+                    f3[j, i] = self._floats[s, 3, i]
+                    f4[j, i] = self._floats[s, 4, i]
+                    f5[j, i] = self._floats[s, 5, i]
+                    trades_v[j, i] = self._trades[s, i]
+                    flags_v[j, i] = self._flags[s, i]
+        self._free.extend(slots.tolist())
+        if n:
+            self._last_emitted = ts_v[n - 1]
+            self._has_emitted = True
+        self._emitted += n
+        self._missing += n * k - present
+        return SliceBatch(
+            symbols=self._symbols,
+            ts_close=ts_close,
+            present=present_a,
+            ts_open=ts_open,
+            trades=trades,
+            flags=flags,
+            **dict(zip(BAR_FLOAT_COLUMNS, floats)),
+        )
 
 
 def _one_bar(ts_open, ts_close, values, trades, flags):

@@ -39,13 +39,13 @@ else:
 
 if _compiled is not None:
     from ._aggregate import BarAggregator
-    from ._ring import BarRing, RollingCorr, RollingStats
+    from ._ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from ._slices import SliceAssembler
 
     USING_EXTENSION = True
 else:
     from .pure.aggregate import BarAggregator
-    from .pure.ring import BarRing, RollingCorr, RollingStats
+    from .pure.ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from .pure.slices import SliceAssembler
 
     USING_EXTENSION = False
@@ -65,4 +65,5 @@ __all__ = [
     "Slice",
     "SliceAssembler",
     "SliceBatch",
+    "WilderAverage",
 ]

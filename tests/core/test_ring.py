@@ -1,8 +1,9 @@
-"""Bar ring buffer and rolling statistics, in both implementations.
+"""Bar ring buffer, rolling statistics and Wilder's average, in both implementations.
 
 Every behaviour test runs against the implementation ``rsengine.core`` exports
 (``active``) and against each twin by name (``pure``, ``compiled``). pandas'
-rolling windows are the independent reference for the statistics; a hypothesis
+rolling windows (and ``ewm`` for Wilder's average) are the independent reference
+for the statistics; a hypothesis
 test feeds identical random streams to both twins and requires the same output.
 """
 
@@ -78,6 +79,7 @@ def test_core_exports_the_ring_classes_of_the_active_implementation():
     assert core.BarRing is expected.BarRing
     assert core.RollingStats is expected.RollingStats
     assert core.RollingCorr is expected.RollingCorr
+    assert core.WilderAverage is expected.WilderAverage
 
 
 # ---------------------------------------------------------------------------
@@ -514,6 +516,111 @@ def test_corr_update_many_with_different_lengths_names_both(impl):
 
 
 # ---------------------------------------------------------------------------
+# WilderAverage
+
+
+def pandas_wilder(x, period):
+    """Independent Wilder average: NaNs dropped, seed = mean of the first ``period``
+    values, then pandas ``ewm(alpha=1/period, adjust=False)``; NaN inputs keep the
+    previous value (forward fill)."""
+    s = pd.Series(x, dtype=float)
+    valid = s.dropna()
+    out = pd.Series(np.nan, index=s.index)
+    if len(valid) >= period:
+        seed = pd.Series([valid.iloc[:period].mean()], index=valid.index[period - 1 : period])
+        tail = pd.concat([seed, valid.iloc[period:]])
+        out[tail.index] = tail.ewm(alpha=1 / period, adjust=False).mean()
+    return out.ffill().to_numpy()
+
+
+@pytest.mark.parametrize("period", [0, -1, -14])
+def test_wilder_period_below_one_is_rejected_with_the_period_named(impl, period):
+    with pytest.raises(ValueError, match=rf"period must be >= 1, got {period}"):
+        impl.WilderAverage(period)
+
+
+@pytest.mark.parametrize("period", [2.5, "14", None])
+def test_wilder_period_must_be_an_integer(impl, period):
+    with pytest.raises(TypeError):
+        impl.WilderAverage(period)
+
+
+def test_wilder_is_nan_until_period_values_then_their_mean_then_smoothed(impl):
+    avg = impl.WilderAverage(3)
+    assert (avg.period, avg.count) == (3, 0) and math.isnan(avg.value)
+    assert math.isnan(avg.update(1.0))
+    assert math.isnan(avg.update(2.0))
+    assert avg.update(6.0) == 3.0
+    assert avg.update(9.0) == 5.0  # 3 + (9 - 3) / 3
+    assert avg.update(2.0) == 4.0  # 5 + (2 - 5) / 3
+    assert (avg.count, avg.value) == (5, 4.0)
+
+
+def test_wilder_skips_nan_and_infinite_inputs(impl):
+    out = impl.WilderAverage(2).update_many(
+        [np.nan, 4.0, np.inf, 8.0, np.nan, -np.inf, 2.0, np.nan]
+    )
+    np.testing.assert_array_equal(out, [np.nan, np.nan, np.nan, 6.0, 6.0, 6.0, 4.0, 4.0])
+
+
+def test_wilder_count_is_the_number_of_finite_inputs(impl):
+    avg = impl.WilderAverage(14)
+    avg.update_many([1.0, np.nan, 2.0, np.inf, 3.0])
+    assert avg.count == 3
+
+
+def test_wilder_period_one_follows_the_last_finite_input(impl):
+    out = impl.WilderAverage(1).update_many([3.5, np.nan, -1.0, 2.0])
+    np.testing.assert_array_equal(out, [3.5, 3.5, -1.0, 2.0])
+
+
+@pytest.mark.parametrize("period", [1, 2, 14, 50])
+def test_wilder_matches_seeded_pandas_ewm_on_true_ranges_with_nans(impl, period):
+    rng = np.random.default_rng(60 + period)
+    x = rng.gamma(2.0, 10.0, 5000)  # true-range-like: positive, skewed
+    x[rng.random(5000) < 0.05] = np.nan
+    np.testing.assert_allclose(
+        impl.WilderAverage(period).update_many(x),
+        pandas_wilder(x, period),
+        rtol=1e-12,
+        atol=0,
+        equal_nan=True,
+    )
+
+
+def test_wilder_matches_seeded_pandas_ewm_on_rsi_gains_and_losses(impl):
+    rng = np.random.default_rng(61)
+    change = np.diff(5000.0 + np.round(np.cumsum(rng.normal(0, 2.0, 20_000)) * 4) / 4)
+    for series in (np.clip(change, 0, None), np.clip(-change, 0, None)):
+        np.testing.assert_allclose(
+            impl.WilderAverage(14).update_many(series),
+            pandas_wilder(series, 14),
+            rtol=1e-12,
+            atol=0,
+            equal_nan=True,
+        )
+
+
+def test_wilder_update_and_update_many_agree_and_continue_each_other(impl):
+    rng = np.random.default_rng(62)
+    x = rng.normal(100, 5, 300)
+    x[::11] = np.nan
+    one, many = impl.WilderAverage(14), impl.WilderAverage(14)
+    singles = [one.update(v) for v in x]
+    batched = np.concatenate([many.update_many(x[:7]), many.update_many(list(x[7:]))])
+    np.testing.assert_array_equal(batched, singles)
+    assert (many.count, many.value) == (one.count, one.value)
+
+
+def test_wilder_update_many_returns_float64_and_rejects_2d(impl):
+    out = impl.WilderAverage(2).update_many([1, 2, 4])
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, [np.nan, 1.5, 2.75])
+    with pytest.raises(ValueError, match="1-D"):
+        impl.WilderAverage(2).update_many(np.ones((2, 2)))
+
+
+# ---------------------------------------------------------------------------
 # parity: identical random streams into both twins
 
 values = st.one_of(
@@ -598,3 +705,30 @@ def test_ring_twins_agree_on_random_bar_streams(capacity, ops):
         assert (len(pure), pure.total) == (len(compiled), compiled.total)
         assert pure.view().equals(compiled.view())
         assert pure.nbytes == compiled.nbytes
+
+
+def feed_wilder(module, period, parts):
+    avg = module.WilderAverage(period)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.extend(avg.update(x) for x in part)
+        else:
+            out.extend(avg.update_many(part))
+    return np.array(out, dtype=float), avg.count, avg.value
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    period=st.integers(1, 20),
+    parts=st.lists(
+        st.lists(st.one_of(values, st.sampled_from([math.inf, -math.inf, 1e300])), max_size=30),
+        max_size=8,
+    ),
+)
+def test_wilder_twins_agree_bit_for_bit_on_random_streams(period, parts):
+    pure_out, pure_count, pure_value = feed_wilder(pure_ring, period, parts)
+    comp_out, comp_count, comp_value = feed_wilder(compiled_ring, period, parts)
+    np.testing.assert_array_equal(comp_out, pure_out)  # NaN == NaN, otherwise exact
+    assert comp_count == pure_count
+    assert comp_value == pure_value or (math.isnan(comp_value) and math.isnan(pure_value))

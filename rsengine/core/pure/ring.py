@@ -1,4 +1,4 @@
-"""Bar ring buffer and O(1) rolling statistics: the pure-Python reference.
+"""Bar ring buffer, O(1) rolling statistics and Wilder's average: the pure-Python reference.
 
 ``ext/_ring.pyx`` is the compiled twin: same public API, same float operations
 in the same order, so both give the same numbers (bit for bit on x86-64).
@@ -480,4 +480,69 @@ class RollingCorr:
         for i, (xi, yi) in enumerate(zip(x.tolist(), y.tolist(), strict=True)):
             self._push(xi, yi)
             out[i] = self._result()
+        return out
+
+
+# ---------------------------------------------------------------------------
+# WilderAverage
+
+
+class WilderAverage:
+    """Wilder's smoothed average (RMA), as used by RSI(14) and ATR(14).
+
+    The value is NaN until ``period`` finite inputs were seen; at the
+    ``period``-th it is their simple mean (summed in input order), and after
+    that each input moves it by ``(x - avg) / period``. Non-finite inputs (NaN,
+    +-inf) are skipped: the state does not change and the value stays what it
+    was. ``count`` is the number of finite inputs seen.
+    """
+
+    def __init__(self, period: int):
+        period = operator.index(period)
+        if period < 1:
+            raise ValueError(f"period must be >= 1, got {period}")
+        self._period = period
+        self._count = 0
+        self._sum = 0.0  # of the first `period` finite inputs
+        self._avg = NAN
+
+    @property
+    def period(self) -> int:
+        return self._period
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    @property
+    def value(self) -> float:
+        return self._avg
+
+    def __repr__(self) -> str:
+        return f"WilderAverage(period={self._period}, count={self._count})"
+
+    def _push(self, x: float) -> None:
+        if not math.isfinite(x):
+            return
+        self._count += 1
+        if self._count < self._period:
+            self._sum = self._sum + x
+        elif self._count == self._period:
+            self._sum = self._sum + x
+            self._avg = self._sum / self._period
+        else:
+            self._avg = self._avg + (x - self._avg) / self._period
+
+    def update(self, x: float) -> float:
+        """Push one value; return the average after it."""
+        self._push(float(x))
+        return self._avg
+
+    def update_many(self, x) -> np.ndarray:
+        """Push every value of ``x``; return the average after each one."""
+        x = _as_float_array(x, "x")
+        out = np.empty(len(x))
+        for i, value in enumerate(x.tolist()):
+            self._push(value)
+            out[i] = self._avg
         return out

@@ -17,6 +17,9 @@ Slices are emitted strictly in ``ts_close`` order. A bar closing at or before
 the newest emitted slice is late: it is merged into nothing, counted in
 ``late_bars`` and kept for :meth:`SliceAssembler.take_late`.
 
+:meth:`SliceAssembler.poll_batch` and :meth:`SliceAssembler.finish_batch` hand
+the same slices out stacked as one :class:`~rsengine.core.types.SliceBatch`.
+
 Pending slice times live in a dict plus a heap, so pushing a bar and polling
 never look at history: storage is O(pending x symbols).
 """
@@ -29,7 +32,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..types import BAR_COLUMNS, BAR_FLOAT_COLUMNS, Bars, Slice
+from ..types import BAR_COLUMNS, BAR_FLOAT_COLUMNS, Bars, Slice, SliceBatch
 
 
 def check_symbols(symbols: Sequence[str]) -> tuple:
@@ -267,6 +270,14 @@ class SliceAssembler:
         while self._heap:
             out.append(self._emit(heapq.heappop(self._heap)))
         return out
+
+    def poll_batch(self, now_ns: int | None = None) -> SliceBatch:
+        """:meth:`poll`, with the slices stacked into one batch (0 rows if none)."""
+        return SliceBatch.from_slices(self.poll(now_ns), self._symbols)
+
+    def finish_batch(self) -> SliceBatch:
+        """:meth:`finish`, with the slices stacked into one batch (0 rows if none)."""
+        return SliceBatch.from_slices(self.finish(), self._symbols)
 
     def take_late(self) -> list[tuple[int, Bars]]:
         """Late bars kept so far as ``(index, one-row Bars)``, oldest first; clears them."""
