@@ -130,8 +130,27 @@ class SessionSchedule:
 def load_schedule(
     start: dt.date, end: dt.date, calendar: str = DEFAULT_CALENDAR
 ) -> SessionSchedule:
-    """Sessions whose session date lies in ``[start, end]``."""
-    frame = _calendar(calendar).schedule(start_date=start, end_date=end)
+    """Sessions whose session date lies in ``[start, end]``.
+
+    The calendar is asked for whole years, once each (cached): building a
+    schedule costs tens of milliseconds, and every feed and bar size needs one.
+    """
+    years = [_year_schedule(year, calendar) for year in range(start.year, end.year + 1)]
+    dates = np.concatenate([y.session_date for y in years])
+    keep = (dates >= np.datetime64(start, "D")) & (dates <= np.datetime64(end, "D"))
+    return SessionSchedule(
+        **{
+            name: np.concatenate([getattr(y, name) for y in years])[keep]
+            for name in ("session_date", "open_ns", "close_ns", "break_start_ns", "break_end_ns")
+        }
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _year_schedule(year: int, calendar: str) -> SessionSchedule:
+    frame = _calendar(calendar).schedule(
+        start_date=dt.date(year, 1, 1), end_date=dt.date(year, 12, 31)
+    )
     opens, closes = _ns(frame["market_open"]), _ns(frame["market_close"])
     if "break_start" in frame:
         b0, b1 = _ns(frame["break_start"]), _ns(frame["break_end"])

@@ -1,4 +1,7 @@
-"""Indicator ``rs``: RS% of each instrument from its prior close (DOMAIN.md §3).
+"""Relative-strength plugins: indicators ``rs``, ``measures``, ``group`` and
+``regime``, setup ``context`` (docs/analytics.md).
+
+Indicator ``rs``: RS% of each instrument from its prior close (DOMAIN.md §3).
 
 ``rs_pct = (close - prior_close) / prior_close * 100`` on every bar. The prior
 close is, by ``prior_close``:
@@ -27,7 +30,23 @@ from rsengine.settlement import PRIOR_CLOSE_METHODS
 
 @rsengine.hookimpl
 def rsengine_register_indicators(registry):
+    from .leadership import GroupMeasures
+    from .measures import Measures
+    from .regime import Regime
+
     registry.add("rs", RelativeStrength, "RS% from the prior close (column rs_pct)")
+    registry.add(
+        "measures", Measures, "per instrument: VWAPs, RSI, volume, opening range, daily ATR"
+    )
+    registry.add("group", GroupMeasures, "lead, rank, spreads, momentum divergence, correlation")
+    registry.add("regime", Regime, "trend, chop, event windows, afternoon, 15-min persistence")
+
+
+@rsengine.hookimpl
+def rsengine_register_setups(registry):
+    from .context import ContextSignals
+
+    registry.add("context", ContextSignals, "context signals: NQ/ES, RTY/ES, highs, bonds, ...")
 
 
 def prior_close_setting(value):

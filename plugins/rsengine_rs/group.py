@@ -5,7 +5,9 @@ fixed instrument order chosen by the caller. Defaults are the DOMAIN numbers;
 all are configurable.
 
 * :func:`lead`, :func:`leader_laggard`, :func:`rank`, :func:`spreads`: lead of
-  each instrument over the rest of the group and pairwise RS% spreads.
+  each instrument over the rest of the group and pairwise RS% spreads;
+  :func:`lead_rows`, :func:`leader_laggard_rows`, :func:`rank_rows` do the
+  same for every row of an ``(n, k)`` array at once.
 * :class:`MomentumDivergence`: n-bar return, its divergence from the others'
   mean, and that divergence's z-score against its own rolling history.
 * :class:`MoveRatio`: the NQ/ES move ratio and its normal band.
@@ -38,23 +40,40 @@ def _pct(x, x0):
 # 1. lead, leader/laggard, rank, spreads
 
 
+def lead_rows(rs) -> np.ndarray:
+    """:func:`lead` of every row of an ``(n, k)`` array (one row per slice)."""
+    rs = np.asarray(rs, dtype=float)
+    if rs.ndim != 2:
+        raise ValueError(f"expected an (n, k) array, got shape {rs.shape}")
+    valid = ~np.isnan(rs)
+    clean = np.where(valid, rs, 0.0)
+    total = np.zeros(rs.shape[0])
+    for j in range(rs.shape[1]):  # column by column: the same sum whatever the layout
+        total = total + clean[:, j]
+    n_valid = valid.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        others = (total[:, None] - rs) / (n_valid - 1)[:, None]
+    return np.where(valid & (n_valid >= 2)[:, None], rs - others, NAN)
+
+
 def lead(rs) -> np.ndarray:
     """``rs_i - mean(rs_j, j != i)`` for every instrument of the group.
 
     NaN members are left out of the others' mean; an instrument whose own RS%
     is NaN, or which has no non-NaN other, gets NaN.
     """
-    rs = np.asarray(rs, dtype=float)
-    valid = ~np.isnan(rs)
-    total = np.where(valid, rs, 0.0).sum()
-    n_valid = int(valid.sum())
-    out = np.full(rs.shape, NAN)
-    for i in range(rs.size):
-        if not valid[i] or n_valid < 2:
-            continue
-        others = (total - rs[i]) / (n_valid - 1)
-        out[i] = rs[i] - others
-    return out
+    return lead_rows(np.asarray(rs, dtype=float)[None, :])[0]
+
+
+def leader_laggard_rows(lead_values) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`leader_laggard` of every row of an ``(n, k)`` array: two int64
+    ``(n,)`` arrays of column indices, -1 in rows where every lead is NaN."""
+    x = np.asarray(lead_values, dtype=float)
+    valid = ~np.isnan(x)
+    none = ~valid.any(axis=1)
+    leader = np.argmax(np.where(valid, x, -np.inf), axis=1)  # first of equals
+    laggard = np.argmin(np.where(valid, x, np.inf), axis=1)
+    return np.where(none, -1, leader), np.where(none, -1, laggard)
 
 
 def leader_laggard(lead_values) -> tuple[int, int]:
@@ -63,21 +82,28 @@ def leader_laggard(lead_values) -> tuple[int, int]:
     Ties go to the lowest index (for both leader and laggard). When every lead
     is NaN the result is ``(-1, -1)``.
     """
+    leader, laggard = leader_laggard_rows(np.asarray(lead_values, dtype=float)[None, :])
+    return int(leader[0]), int(laggard[0])
+
+
+def rank_rows(lead_values) -> np.ndarray:
+    """:func:`rank` of every row of an ``(n, k)`` array (int64)."""
     x = np.asarray(lead_values, dtype=float)
-    if x.size == 0 or np.isnan(x).all():
-        return -1, -1
-    return int(np.nanargmax(x)), int(np.nanargmin(x))
+    valid = ~np.isnan(x)
+    mine, other = x[:, :, None], x[:, None, :]  # [row, i, j]
+    before = np.tri(x.shape[1], k=-1, dtype=bool)  # j < i
+    ahead = (other > mine) | ((other == mine) & before)  # NaN compares False
+    return np.where(valid, 1 + ahead.sum(axis=2), 0).astype(np.int64)
 
 
 def rank(lead_values) -> np.ndarray:
     """Rank by lead, 1 = leader; ties rank the lower index first; NaN -> 0."""
-    x = np.asarray(lead_values, dtype=float)
-    out = np.zeros(x.size, dtype=np.int64)
-    valid = np.flatnonzero(~np.isnan(x))
-    # stable sort on -lead keeps the lower index first among equal leads
-    order = valid[np.argsort(-x[valid], kind="stable")]
-    out[order] = np.arange(1, order.size + 1)
-    return out
+    return rank_rows(np.asarray(lead_values, dtype=float)[None, :])[0]
+
+
+def pairs(k: int) -> list[tuple[int, int]]:
+    """Every pair ``(i, j)``, ``i < j``, of ``k`` instruments, in order."""
+    return [(i, j) for i in range(k) for j in range(i + 1, k)]
 
 
 def spreads(rs, names) -> dict[str, float]:
@@ -292,7 +318,7 @@ class PairCorrelations:
             k = closes.size
             if self.names is not None and len(self.names) != k:
                 raise ValueError(f"{len(self.names)} names for {k} closes")
-            self.pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+            self.pairs = pairs(k)
             self._corrs = [RollingCorr(self.window) for _ in self.pairs]
             rets = np.full(k, NAN)
         else:

@@ -44,38 +44,7 @@ import numbers
 
 import numpy as np
 
-from rsengine.core import RollingStats
-
-try:
-    from rsengine.core import WilderAverage
-except ImportError:  # until the core provides it
-
-    class WilderAverage:
-        """Wilder smoothing: NaN until ``period`` finite values, seeded by
-        their simple mean, then ``avg += (x - avg) / period``; NaN skipped."""
-
-        def __init__(self, period: int):
-            self.period = int(period)
-            self._n = 0
-            self._sum = 0.0
-            self.value = math.nan
-
-        def update(self, x: float) -> float:
-            x = float(x)
-            if x != x:
-                return self.value
-            if self._n < self.period:
-                self._n += 1
-                self._sum += x
-                if self._n == self.period:
-                    self.value = self._sum / self.period
-            else:
-                self.value += (x - self.value) / self.period
-            return self.value
-
-        def update_many(self, x) -> np.ndarray:
-            return np.array([self.update(v) for v in np.asarray(x, float).tolist()], float)
-
+from rsengine.core import RollingStats, WilderAverage
 
 NAN = math.nan
 MINUTE_NS = 60 * 10**9
