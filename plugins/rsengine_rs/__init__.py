@@ -32,6 +32,7 @@ from rsengine.settlement import PRIOR_CLOSE_METHODS
 def rsengine_register_indicators(registry):
     from .leadership import GroupMeasures
     from .measures import Measures
+    from .ratios import SessionRatios
     from .regime import Regime
 
     registry.add("rs", RelativeStrength, "RS% from the prior close (column rs_pct)")
@@ -39,6 +40,7 @@ def rsengine_register_indicators(registry):
         "measures", Measures, "per instrument: VWAPs, RSI, volume, opening range, daily ATR"
     )
     registry.add("group", GroupMeasures, "lead, rank, spreads, momentum divergence, correlation")
+    registry.add("ratios", SessionRatios, "session-settlement ratios and leadership streaks")
     registry.add("regime", Regime, "trend, chop, event windows, afternoon, 15-min persistence")
 
 

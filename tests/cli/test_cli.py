@@ -33,7 +33,7 @@ COMMAND = (
 FIRST_PARTY = {
     "sim": "source sim",
     "csv": "source csv",
-    "rs": "indicator group, indicator measures, indicator regime, indicator rs, setup context",
+    "rs": "indicator group, indicator measures, indicator ratios, indicator regime, indicator rs, setup context",
     "log": "output log",
     "record": "output record",
 }
