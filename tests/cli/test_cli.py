@@ -40,9 +40,24 @@ FIRST_PARTY = {
 BAR_HEADER = [
     "ts_open", "ts_close", "symbol", "open", "high", "low", "close", "volume", "trades", "flags",
     "rs_pct",
+    # measures
+    "vwap", "vwap20", "rsi", "vol_mean20", "vol_ratio", "vol_expanding", "or_high", "or_low",
+    "ib_high", "ib_low", "atr", "atr_pct", "rs_norm", "mom",
+    # group (pairs of ES, NQ, RTY, YM in group order)
+    "lead", "rank", "leader", "laggard",
+    "spread_es_nq", "spread_es_rty", "spread_es_ym", "spread_nq_rty", "spread_nq_ym",
+    "spread_rty_ym", "mom_div", "mom_div_z", "mom_div_sig",
+    "corr_es_nq", "corr_es_rty", "corr_es_ym", "corr_nq_rty", "corr_nq_ym", "corr_rty_ym",
+    "nq_es_ratio", "nq_es_outside",
+    # ratios
+    "ratio_es_nq", "ratio_es_rty", "ratio_es_ym", "ratio_nq_rty", "ratio_nq_ym", "ratio_rty_ym",
+    "ratio_lead_es_nq", "ratio_lead_es_rty", "ratio_lead_es_ym", "ratio_lead_nq_rty",
+    "ratio_lead_nq_ym", "ratio_lead_rty_ym",
+    # regime
+    "regime", "afternoon", "event_window", "divergent", "persist15", "persistent", "size_factor",
 ]  # fmt: skip
 DEMO_SYMBOLS = 8  # ES, NQ, RTY, YM, ZN, $TICK, $ADD, NDX in rsengine/demo.yaml
-SHORT = "sources.sim.days=3"
+SHORT = "sources.sim={seed: 7, days: 3}"  # no warm-up: three sessions
 
 LEADER = """\
 import math
