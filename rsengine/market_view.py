@@ -57,6 +57,8 @@ def format_table(symbols, latest: dict, title: str) -> str:
         for name, width, spec in COLUMNS:
             column = latest.get(name)
             x = math.nan if column is None else float(column[i])
+            if name == "rank" and x <= 0:
+                x = math.nan  # 0: not a group member
             cells.append(f"{'-':>{width}}" if math.isnan(x) else format(x, f">{spec}"))
         lines.append(f"{symbol:10} " + " ".join(cells))
     return "\n".join(lines)

@@ -13,7 +13,8 @@ import pytest
 
 from rsengine import hookspecs
 
-HOOKS_MD = Path(__file__).resolve().parents[2] / "docs" / "hooks.md"
+ROOT = Path(__file__).resolve().parents[2]
+HOOKS_MD = ROOT / "docs" / "hooks.md"
 HEADING = re.compile(r"^## (rsengine_\w+)\s*$", re.MULTILINE)
 
 
@@ -85,3 +86,27 @@ def test_hooks_md_describes_component_protocols_and_error_handling(term):
     text = HOOKS_MD.read_text(encoding="utf-8")
     assert "## Component protocols" in text and "## Errors" in text
     assert term in text
+
+
+def test_every_bars_csv_column_of_the_demo_is_named_in_the_docs(tmp_path):
+    """Each column the demo writes is in docs/analytics.md (pair columns as
+    ``corr_<a>_<b>``) or, for the bar fields, in docs/builtins.md."""
+    from rsengine.config import load_config
+    from rsengine.runner import build_engine
+
+    one_day = ["sources.sim={seed: 7, days: 1}", "outputs={record: {}}"]
+    config = load_config(overrides=[*one_day, f"outputs.record.dir={tmp_path}"])
+    build_engine(config).run()
+    header = (tmp_path / "bars.csv").read_text().splitlines()[0].split(",")
+    docs = ROOT / "docs"
+    named = set(re.findall(r"`([a-z0-9_<>]+)`", (docs / "analytics.md").read_text()))
+    for span in re.findall(r"`([^`]+)`", (docs / "builtins.md").read_text()):
+        named |= set(re.split(r"[,\s]+", span))
+    pairs = [
+        re.compile(n.replace("<a>", "[a-z0-9]+").replace("<b>", "[a-z0-9]+"))
+        for n in named
+        if "<a>" in n
+    ]
+    missing = [c for c in header if c not in named and not any(p.fullmatch(c) for p in pairs)]
+    assert not missing
+    assert len(header) > 50
