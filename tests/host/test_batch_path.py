@@ -131,3 +131,13 @@ def test_market_view_shows_dashes_for_values_nobody_computes():
     es, nq = table.splitlines()[2:]
     assert "5,000.25" in es and es.split()[2:] == ["-", "-", "-", "-"]
     assert nq.split()[1:] == ["-"] * 5
+
+
+def test_market_view_per_slice_goes_slice_by_slice_and_prints_every_slice():
+    out = io.StringIO()
+    config = Config.from_dict({**DEMO_DAYS, "sources": {"sim": {"seed": 3, "days": 1}}})
+    engine = build_engine(config, watchers=[MarketView(out, "slice")])
+    engine.track_latest = True
+    summary = engine.run()
+    assert engine.row_by_row
+    assert out.getvalue().count("-- market ") == summary.slices > 200
