@@ -33,7 +33,10 @@ COMMAND = (
 FIRST_PARTY = {
     "sim": "source sim",
     "csv": "source csv",
-    "rs": "indicator group, indicator measures, indicator ratios, indicator regime, indicator rs, setup context",
+    "rs": (
+        "indicator group, indicator measures, indicator ratios, indicator regime, indicator rs, "
+        "setup context"
+    ),
     "log": "output log",
     "record": "output record",
 }
@@ -430,3 +433,34 @@ def test_plugin_failure_with_disable_exits_0_and_the_summary_lists_the_plugin(tm
     assert "fragile gave up on slice 3" in proc.stderr  # logged, not hidden
     # the run went on past slice 3: more slices recorded than the three it saw
     assert len({row["ts_close"] for row in read_bars(tmp_path / "out")}) > 3
+
+
+CONTEXT_SIGNALS = (
+    "nq_vs_es", "rty_vs_es", "rty_correction_warning", "unconfirmed_high", "alignment",
+    "bonds", "premarket_read", "premarket_read_scored",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", CONTEXT_SIGNALS)
+def test_demo_summary_shows_every_context_signal_firing(demo, name):
+    proc, out = demo
+    assert summary_number(proc.stdout, name) >= 1
+    fired = [json.loads(line)["name"] for line in (out / "signals.jsonl").read_text().splitlines()]
+    assert name in fired
+
+
+def test_demo_summary_and_run_json_report_the_premarket_hit_rate(demo):
+    proc, out = demo
+    # the sim scripts one read that holds and one that fails
+    assert "premarket_read: predictions 2, scored 2, hits 1, hit_rate 0.50" in proc.stdout
+    metrics = json.loads((out / "run.json").read_text())["metrics"]
+    assert metrics["premarket_read"]["hit_rate"] == 0.5
+
+
+def test_market_view_prints_one_table_per_session(tmp_path):
+    proc = cli("run", "--no-progress", "--set", SHORT, "--set", "run.market_view=session",
+               "--set", f"outputs.record.dir={tmp_path / 'out'}", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "rsengine run: 3 sessions" in proc.stdout
+    assert proc.stdout.count("-- market session ") == 3
+    assert "instrument        price    chg %       ATR    lead rank" in proc.stdout
