@@ -18,7 +18,7 @@ import pandas as pd
 import pandas_market_calendars as mcal
 import pytest
 from conftest import MIN, data_dir, et_ns
-from rsengine_rs.measures import COLUMNS, Measures
+from rsengine_rs.measures import COLUMNS, DEFAULTS, Measures
 
 from rsengine.config import load_config
 from rsengine.core import SliceBatch
@@ -36,16 +36,6 @@ FILES = {
 # 30 and 26 sessions: the ATR (14 completed sessions) is defined in the last weeks
 SPRING = ("2024-02-12", "2024-03-22")  # DST 2024-03-10, holiday session 2024-02-19
 AUTUMN = ("2024-11-01", "2024-12-06")  # DST 2024-11-03, 2024-11-28 holiday, 11-29 early
-DEFAULTS = {
-    "vwap_from": "rth",
-    "vwap_bars": 20,
-    "rsi_period": 14,
-    "volume_bars": 20,
-    "opening_range_minutes": 30,
-    "initial_balance_minutes": 60,
-    "atr_sessions": 14,
-    "momentum_bars": 10,
-}
 FLOAT_COLUMNS = tuple(c for c in COLUMNS if c != "vol_expanding")
 
 
@@ -557,6 +547,21 @@ def test_momentum_rsi_and_volume_over_own_bars():
     np.testing.assert_array_equal(out["vol_mean20"][:, 0], [np.nan, 15.0, 20.0, 15.0])
     np.testing.assert_array_equal(out["vol_ratio"][:, 0], [np.nan, np.nan, 20 / 15, 0.5])
     np.testing.assert_array_equal(out["vol_expanding"][:, 0], [False, False, True, False])
+
+
+def test_rows_tied_at_the_range_end_get_the_range_so_far():
+    # two slices closing at 10:00, the end of the opening range: each shows
+    # the range up to itself, whatever the split
+    ts = [et_ns(f"2024-03-12 {t}") for t in ("09:35", "09:40", "09:55", "10:00", "10:00", "10:05")]
+    batch = tiny_batch(ts, [100.0, 104.0, 101.0, 105.0, 95.0, 90.0])
+    whole = make().update_batch(batch, tiny_state())
+    nan = np.nan
+    np.testing.assert_array_equal(whole["or_high"][:, 0], [nan, nan, nan, 106, 106, 106])
+    np.testing.assert_array_equal(whole["or_low"][:, 0], [nan, nan, nan, 99, 94, 94])
+    ind = make()
+    rows = [ind.update_batch(batch.rows(j, j + 1), tiny_state()) for j in range(len(ts))]
+    for name in COLUMNS:
+        assert np.array_equal(np.concatenate([r[name] for r in rows]), whole[name], equal_nan=True)
 
 
 def test_flat_prices_give_rsi_50():
