@@ -99,15 +99,6 @@ def group_layout(context) -> tuple[tuple[int, ...], tuple[str, ...]]:
     return tuple(symbols.index(s) for s in config.group_symbols), tuple(config.group)
 
 
-def lagged(history: np.ndarray, x: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each value of ``x`` ``lag`` values back in the stream ``history + x``
-    (NaN where the stream has none yet), and the last ``lag`` values to keep."""
-    stream = np.concatenate((history, x))
-    at = np.arange(len(history), len(stream)) - lag
-    back = np.where(at >= 0, stream[np.maximum(at, 0)], NAN)
-    return back, stream[-lag:].copy()
-
-
 class GroupMeasures:
     SETTINGS = tuple(DEFAULTS)
 
@@ -155,8 +146,20 @@ class GroupMeasures:
             *(("nq_es_ratio", "nq_es_outside") if self.nq_es else ()),
         )
         self._text = np.array([*self.names, ""], dtype=object)  # index -1 -> ""
-        self._closes = [np.empty(0) for _ in range(m)]  # last momentum_bars closes
-        self._last = np.full(m, NAN)  # each member's last close (log returns)
+        self._g = list(self.group)
+        self._whole = self._g == list(range(self.k))  # members are every column, in order
+        if self.nq_es:
+            self._nq_es_cols = (self.group[self.nq_es[0]], self.group[self.nq_es[1]])
+        self._first = [a for a, _ in self.pairs]
+        self._second = [b for _, b in self.pairs]
+        self._row_names = (
+            *self.spread_names,
+            *self.corr_names,
+            *(("nq_es_ratio",) if self.nq_es else ()),
+        )
+        self._cols = np.arange(m)
+        self._back = np.arange(-self.momentum_bars + 1, 1)[:, None]  # the last momentum_bars
+        self._history = np.full((self.momentum_bars, m), NAN)  # each member's last closes
         self._z = [RollingStats(self.history_bars) for _ in range(m)]
         self._corr = [RollingCorr(self.corr_window) for _ in self.pairs]
 
@@ -175,6 +178,22 @@ class GroupMeasures:
                 out[name] = np.full((n, self.k), NAN)
         return out
 
+    def _members(self, a: np.ndarray, fill) -> np.ndarray:
+        """(n, k) column of per-member values ``a`` (n, m), ``fill`` elsewhere."""
+        if self._whole:
+            return a
+        out = np.full((len(a), self.k), fill, dtype=a.dtype)
+        out[:, self._g] = a
+        return out
+
+    def _rows(self, a: np.ndarray, fill) -> np.ndarray:
+        """(n, k) column repeating the row-wide ``a`` (n,) over the members."""
+        if self._whole:
+            return a[:, None].repeat(self.k, axis=1)
+        out = np.full((len(a), self.k), fill, dtype=a.dtype)
+        out[:, self._g] = a[:, None]
+        return out
+
     def update_batch(self, batch, state) -> dict:
         values = state.values
         if "rs_pct" not in values:
@@ -187,73 +206,99 @@ class GroupMeasures:
         if tuple(state.group) != self.group:
             raise ValueError(f"group columns {tuple(state.group)} differ from {self.group}")
         n = len(batch)
-        out = self._empty(n)
         if n == 0:
-            return out
-        g = list(self.group)
-        x = np.asarray(values[self.source], dtype=float)[:, g]
+            return self._empty(0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # NaN in, NaN out
+            return self._compute(batch, values)
 
-        def put(name, a):  # (n, m) per member, or (n,) for the whole row
-            out[name][:, g] = a if a.ndim == 2 else a[:, None]
-
+    def _compute(self, batch, values) -> dict:
+        g = self._g
+        x = np.asarray(values[self.source], dtype=float)
+        present, close = batch.present, batch.close
+        if not self._whole:
+            x, present, close = x[:, g], present[:, g], close[:, g]
+        out = {}
         lead = lead_rows(x)
-        put("lead", lead)
-        put("rank", rank_rows(lead))
-        leader, laggard = leader_laggard_rows(lead)
-        put("leader", self._text[leader])
-        put("laggard", self._text[laggard])
-        for name, (a, b) in zip(self.spread_names, self.pairs, strict=True):
-            put(name, x[:, a] - x[:, b])
+        full = not np.isnan(lead).any()
+        out["lead"] = self._members(lead, NAN)
+        out["rank"] = self._members(rank_rows(lead, full), 0)
+        leader, laggard = leader_laggard_rows(lead, full)
+        out["leader"] = self._rows(self._text[leader], "")
+        out["laggard"] = self._rows(self._text[laggard], "")
+        # the row-wide numbers, one row each: spreads, correlations, ratio
+        rows = np.empty((len(self._row_names), len(x)))
+        p = len(self.pairs)
+        rows[:p] = (x[:, self._first] - x[:, self._second]).T
 
-        present = batch.present[:, g]
-        close = batch.close[:, g]
-        div, z = self._momentum(present, close)
-        put("mom_div", div)
-        put("mom_div_z", z)
-        with np.errstate(invalid="ignore"):
-            put("mom_div_sig", np.abs(z) > self.z_threshold)
-        for name, corr in zip(self.corr_names, self._correlations(present, close), strict=True):
-            put(name, corr)
+        everywhere = bool(present.all())
+        div, z, logret = self._momentum(present, close, everywhere)
+        out["mom_div"] = self._members(div, NAN)
+        out["mom_div_z"] = self._members(z, NAN)
+        out["mom_div_sig"] = self._members(np.abs(z) > self.z_threshold, False)
+        self._correlations(present, logret, everywhere, rows[p : 2 * p])
         if self.nq_es:
-            rs = np.asarray(values["rs_pct"], dtype=float)[:, g]
-            nq, es = self.nq_es
-            ratio, outside = self.ratio(rs[:, nq], rs[:, es])
-            put("nq_es_ratio", ratio)
-            put("nq_es_outside", outside)
-        return out
+            rs = np.asarray(values["rs_pct"], dtype=float)
+            nq, es = self._nq_es_cols
+            rows[-1], outside = self.ratio(rs[:, nq], rs[:, es])
+            out["nq_es_outside"] = self._rows(outside, False)
+        if self._whole:
+            block = rows[:, :, None].repeat(self.k, axis=2)
+        else:
+            block = np.full((len(rows), len(x), self.k), NAN)
+            block[:, :, self._g] = rows[:, :, None]
+        out.update(zip(self._row_names, block, strict=True))  # each (n, k), C-contiguous
+        return {name: out[name] for name in self.columns}
 
-    def _momentum(self, present, close) -> tuple[np.ndarray, np.ndarray]:
-        ret = np.full(close.shape, NAN)
-        for j in range(close.shape[1]):
-            rows = np.flatnonzero(present[:, j])
-            if len(rows):
-                c = close[rows, j]
-                base, self._closes[j] = lagged(self._closes[j], c, self.momentum_bars)
-                ret[rows, j] = (c - base) / base * 100.0
+    def _momentum(self, present, close, everywhere):
+        """mom_div and mom_div_z (n, m), and each member's log return from its
+        previous bar (NaN where it has no bar)."""
+        n, m = close.shape
+        lag = self.momentum_bars
+        # each member's stream of closes: the last ``lag`` before the batch
+        # (NaN while there are fewer), then its closes in this batch
+        if everywhere:
+            stream = np.concatenate((self._history, close))
+            base = stream[:n]
+            prev = stream[lag - 1 : lag - 1 + n]
+            self._history = stream[n:]
+        else:
+            at = np.cumsum(present, axis=0) + (lag - 1)  # position of each bar in the stream
+            cols = np.broadcast_to(self._cols, (n, m))
+            stream = np.full((lag + n, m), NAN)
+            stream[:lag] = self._history
+            stream[at[present], cols[present]] = close[present]
+            base = stream[at - lag, cols]
+            prev = stream[at - 1, cols]
+            self._history = stream[at[-1] + self._back, self._cols]
+        ret = (close - base) / base * 100.0
+        logret = np.log(close / prev)
+        if not everywhere:
+            ret = np.where(present, ret, NAN)
+            logret = np.where(present, logret, NAN)
         div = lead_rows(ret)
-        z = np.full(div.shape, NAN)
+        missing = np.isnan(div)
+        if not missing.any():
+            std = np.empty((m, n))
+            for j, stats in enumerate(self._z):
+                std[j] = stats.update_many(div[:, j])[1]
+            return div, div / std.T, logret
+        z = np.full((n, m), NAN)
         for j, stats in enumerate(self._z):
-            rows = np.flatnonzero(~np.isnan(div[:, j]))
+            rows = np.flatnonzero(~missing[:, j])
             if len(rows):
                 d = div[rows, j]
                 z[rows, j] = d / stats.update_many(d)[1]
-        return div, z
+        return div, z, logret
 
-    def _correlations(self, present, close) -> list[np.ndarray]:
-        logret = np.full(close.shape, NAN)
-        for j in range(close.shape[1]):
-            rows = np.flatnonzero(present[:, j])
-            if len(rows):
-                c = close[rows, j]
-                prev = np.concatenate(([self._last[j]], c[:-1]))
-                self._last[j] = c[-1]
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    logret[rows, j] = np.log(c / prev)
-        result = []
-        for (a, b), rc in zip(self.pairs, self._corr, strict=True):
-            corr = np.full(len(close), NAN)
+    def _correlations(self, present, logret, everywhere, out) -> None:
+        """Each pair's correlation into a row of ``out`` (pairs, n)."""
+        if everywhere:
+            logret = np.ascontiguousarray(logret.T)  # one member a row
+            for p, ((a, b), rc) in enumerate(zip(self.pairs, self._corr, strict=True)):
+                out[p] = rc.update_many(logret[a], logret[b])
+            return
+        for p, ((a, b), rc) in enumerate(zip(self.pairs, self._corr, strict=True)):
+            out[p] = NAN
             rows = np.flatnonzero(present[:, a] & present[:, b])
             if len(rows):
-                corr[rows] = rc.update_many(logret[rows, a], logret[rows, b])
-            result.append(corr)
-        return result
+                out[p, rows] = rc.update_many(logret[rows, a], logret[rows, b])

@@ -39,9 +39,12 @@ Per group member (0/False for other instruments):
   close, minus the mean of the other members') is ``>= persist_lead`` (0.2,
   + leading) or ``<= -persist_lead`` (- lagging); 0 when the last one is
   inside the band or has no lead. The 15-minute bars are built from the
-  primary bars with :class:`rsengine.bars.TimeBars` on each instrument's
-  calendar and the session anchor of the config; a bar is complete once a row
-  closes at or after its end.
+  primary bars on the grid :class:`rsengine.bars.TimeBars` uses (each
+  instrument's calendar, the session anchor of the config, no bar across a
+  halt or a session end), with its rules: a primary bar belongs to the bar
+  holding its open; one outside every trading segment, or older than the bar
+  being built, is left out; a bar is complete once a row closes at or after
+  its end. The grouping is done with numpy on the whole batch, not bar by bar.
 * ``persistent``: ``|persist15| >= persist_bars`` (2).
 
 Events come from the file ``events`` (csv or yaml, see docs/events.md; a
@@ -67,15 +70,25 @@ from pathlib import Path
 
 import numpy as np
 
-from rsengine.bars import TimeBars
 from rsengine.events import EventCalendar
-from rsengine.sessions import DEFAULT_CALENDAR, parse_bar_size
+from rsengine.sessions import (
+    DEFAULT_CALENDAR,
+    load_schedule,
+    ns_to_date,
+    parse_anchor,
+    parse_bar_size,
+    segments,
+)
 
 from .group import lead_rows, leader_laggard_rows
 from .leadership import check_settings, count_setting, group_layout, number_setting
 
 NAN = math.nan
 MINUTE_NS = 60 * 10**9
+NO_TIME = np.iinfo(np.int64).min
+NEVER = np.iinfo(np.int64).max
+REGIMES = np.array(["event", "chop", "trend", "neutral"], dtype=object)
+WINDOWS = np.array(["blocked", "quality", ""], dtype=object)
 COLUMNS = (
     "regime",
     "afternoon",
@@ -125,14 +138,87 @@ def signed_runs(sign: np.ndarray, carry: np.ndarray) -> np.ndarray:
     """Per column of ``sign`` (-1, 0, +1 per step): the signed length of the
     run of equal nonzero signs ending at each step, continuing ``carry`` (the
     signed run before the first step)."""
+    sign = np.asarray(sign)
+    if not len(sign):
+        return sign.astype(np.int64)
     steps = np.arange(len(sign))[:, None]
-    change = np.ones(sign.shape, bool)
-    change[1:] = sign[1:] != sign[:-1]
+    change = np.empty(sign.shape, bool)
+    change[0] = True
+    np.not_equal(sign[1:], sign[:-1], out=change[1:])
     start = np.maximum.accumulate(np.where(change, steps, 0), axis=0)
     run = steps - start + 1
-    continues = (start == 0) & (sign == np.sign(carry)) & (sign != 0)
-    run = run + np.where(continues, np.abs(carry), 0)
-    return (sign * run).astype(np.int64)
+    first = sign[0]  # the sign of every step of the first run
+    continues = (first == np.sign(carry)) & (first != 0)
+    if continues.any():
+        run = run + np.where((start == 0) & continues, np.abs(carry), 0)
+    return (sign * run).astype(np.int64, copy=False)
+
+
+class BarGrid:
+    """The bar edges of one calendar, as :class:`rsengine.bars.TimeBars` lays
+    them: trading segments from the calendar (split at a halt), edges at
+    ``anchor + k * bar_ns`` clipped to the segment. Sessions are read a
+    calendar year at a time as the stamps reach them."""
+
+    def __init__(self, bar_ns: int, calendar: str, anchor, tz: str):
+        self.bar_ns = int(bar_ns)
+        self.calendar = calendar
+        self.anchor = parse_anchor(anchor)
+        self.tz = tz
+        self._year: int | None = None  # the last year read
+        self.seg_open = self.seg_close = self.seg_anchor = np.empty(0, np.int64)
+        self._segment: tuple[int, int, int] | None = None  # (open, close, anchor) last used
+
+    @property
+    def horizon(self) -> int:
+        return int(self.seg_close[-1]) if len(self.seg_close) else NO_TIME
+
+    def _read_year(self, year: int) -> None:
+        schedule = load_schedule(dt.date(year, 1, 1), dt.date(year, 12, 31), self.calendar)
+        seg_open, seg_close, seg_anchor = segments(schedule, self.bar_ns, self.anchor, self.tz)
+        keep = seg_open >= self.horizon
+        self.seg_open = np.concatenate((self.seg_open, seg_open[keep]))
+        self.seg_close = np.concatenate((self.seg_close, seg_close[keep]))
+        self.seg_anchor = np.concatenate((self.seg_anchor, seg_anchor[keep]))
+        self._year = year
+
+    def _read_through(self, lo: int, hi: int) -> None:
+        """Read the sessions of the years from ``lo``'s (the first time) until
+        one closes after ``hi`` (or the year after ``hi``'s is read)."""
+        if self._year is None:
+            self._read_year(ns_to_date(lo, self.tz).year)
+        last = ns_to_date(hi, self.tz).year + 1
+        while hi >= self.horizon and self._year < last:
+            self._read_year(self._year + 1)
+
+    def locate(self, ts: np.ndarray, bounds: tuple[int, int] | None = None):
+        """For stamps ``ts`` (any shape): the close and the open of the bar
+        holding each, and whether it lies in a trading segment at all (True
+        when every stamp does). ``bounds``: the least and the greatest stamp,
+        when the caller knows them."""
+        lo, hi = (int(ts.min()), int(ts.max())) if bounds is None else bounds
+        segment = self._segment
+        if segment is None or not segment[0] <= lo <= hi < segment[1]:
+            self._read_through(lo, hi)
+            if not len(self.seg_close):  # a calendar without sessions: nothing is inside
+                return ts.copy(), ts.copy(), np.zeros(ts.shape, np.bool_)
+            j = int(np.searchsorted(self.seg_close, lo, side="right"))  # first closing after lo
+            segment = None
+            if j < len(self.seg_close) and self.seg_open[j] <= lo and hi < self.seg_close[j]:
+                segment = (int(self.seg_open[j]), int(self.seg_close[j]), int(self.seg_anchor[j]))
+                self._segment = segment
+        if segment is not None:  # every stamp in one segment (the usual batch): use scalars
+            seg_open, seg_close, anchor = segment
+            edge = anchor + (ts - anchor) // self.bar_ns * self.bar_ns
+            return np.minimum(seg_close, edge + self.bar_ns), np.maximum(seg_open, edge), True
+        j = np.searchsorted(self.seg_close, ts, side="right")
+        inside = j < len(self.seg_close)
+        j = np.minimum(j, len(self.seg_close) - 1)
+        seg_open = self.seg_open[j]
+        inside &= ts >= seg_open
+        anchor = self.seg_anchor[j]
+        edge = anchor + (ts - anchor) // self.bar_ns * self.bar_ns
+        return np.minimum(self.seg_close[j], edge + self.bar_ns), np.maximum(seg_open, edge), inside
 
 
 class Regime:
@@ -191,13 +277,23 @@ class Regime:
         session = getattr(config, "session", None)
         tz = getattr(session, "timezone", None) or "America/New_York"
         anchor = getattr(session, "anchor", None)
-        self._bars = []
-        for col in self.group:
+        members: dict[str, list[int]] = {}  # calendar -> its members
+        for j, col in enumerate(self.group):
             calendar = None
             if config is not None:
-                symbol = context.symbols[col]
-                calendar = config.instrument(symbol).calendar or session.calendar
-            self._bars.append(TimeBars(self.persist_ns, calendar or DEFAULT_CALENDAR, anchor, tz))
+                calendar = config.instrument(context.symbols[col]).calendar or session.calendar
+            members.setdefault(calendar or DEFAULT_CALENDAR, []).append(j)
+        self._grid = [(BarGrid(self.persist_ns, c, anchor, tz), js) for c, js in members.items()]
+        self._g = list(self.group)
+        self._whole = self._g == list(range(self.k))  # members are every column, in order
+        # each member's 15-minute bar being built (its end, open and last
+        # price; end NEVER: none), and the end of its last complete one
+        m = len(self.group)
+        self._open_stamp = np.full(m, NEVER, np.int64)
+        self._open_start = np.zeros(m, np.int64)
+        self._open_close = np.full(m, NAN)
+        self._last_close = np.full(m, NO_TIME, np.int64)
+        self._event_ts = None
 
         self._or_history: deque[float] = deque(
             maxlen=count_setting("chop_volume_sessions", s["chop_volume_sessions"])
@@ -219,7 +315,9 @@ class Regime:
         self._streak = np.zeros(len(self.group), np.int64)
         if session is None:
             return
-        self._or_mean = float(np.mean(self._or_history)) if self._or_history else None
+        self._or_mean = None
+        if self._or_history:  # np.mean, without its overhead: the same sum over the count
+            self._or_mean = float(np.add.reduce(np.array(self._or_history)) / len(self._or_history))
         tz = zoneinfo.ZoneInfo(getattr(state, "tz", None) or "America/New_York")
         day = dt.date.fromisoformat(session.date)
         at = dt.datetime.combine(day, self.afternoon, tzinfo=tz)
@@ -243,17 +341,16 @@ class Regime:
     def update_batch(self, batch, state) -> dict:
         n = len(batch)
         k = self.k
-        out = {
-            "regime": np.full((n, k), "", dtype=object),
-            "afternoon": np.zeros((n, k), np.bool_),
-            "event_window": np.full((n, k), "", dtype=object),
-            "divergent": np.zeros((n, k), np.bool_),
-            "persist15": np.zeros((n, k), np.int64),
-            "persistent": np.zeros((n, k), np.bool_),
-            "size_factor": np.full((n, k), NAN),
-        }
         if n == 0:
-            return out
+            return {
+                "regime": np.full((0, k), "", dtype=object),
+                "afternoon": np.zeros((0, k), np.bool_),
+                "event_window": np.full((0, k), "", dtype=object),
+                "divergent": np.zeros((0, k), np.bool_),
+                "persist15": np.zeros((0, k), np.int64),
+                "persistent": np.zeros((0, k), np.bool_),
+                "size_factor": np.full((0, k), NAN),
+            }
         if not self._sources_read:
             self._read_sources()
         if state.session.date != self._date:
@@ -261,52 +358,81 @@ class Regime:
         values = state.values
         ts = np.asarray(batch.ts_close, dtype=np.int64)
 
-        blocked, quality = self.calendar.flags(ts)
         afternoon = ts > self._afternoon_ns
         chop = self._chop(batch, values, ts)
         trend = self._trend(batch, values)
-        regime = np.select([blocked, chop, trend], ["event", "chop", "trend"], "neutral")
-        window = np.where(blocked, "blocked", np.where(quality, "quality", ""))
         size = np.where(chop, min(1.0, self.chop_size_cap), 1.0)
         size = np.where(afternoon, size * self.afternoon_discount, size)
-        size = np.where(blocked, 0.0, size)
-        divergent = np.zeros(n, np.bool_)
+        regime = np.where(chop, 1, 3 - trend)  # REGIMES: event, chop, trend, neutral
+        if self._near_event(ts):
+            blocked, quality = self.calendar.flags(ts)
+            regime = np.where(blocked, 0, regime)
+            window = WINDOWS[np.where(blocked, 0, 2 - quality)][:, None].repeat(k, axis=1)
+            size = np.where(blocked, 0.0, size)
+        else:
+            window = np.full((n, k), "", dtype=object)
         if self.corr_name in values:
             with np.errstate(invalid="ignore"):
                 divergent = np.asarray(values[self.corr_name], float)[:, self.es] < (
                     self.corr_threshold
                 )
-
-        out["regime"][:] = regime.astype(object)[:, None]
-        out["afternoon"][:] = afternoon[:, None]
-        out["event_window"][:] = window.astype(object)[:, None]
-        out["divergent"][:] = divergent[:, None]
-        out["size_factor"][:] = size[:, None]
+            divergent = divergent[:, None].repeat(k, axis=1)
+        else:
+            divergent = np.zeros((n, k), np.bool_)
         persist = self._persistence(batch, state, ts)
-        out["persist15"][:, list(self.group)] = persist
-        out["persistent"][:, list(self.group)] = np.abs(persist) >= self.persist_bars
+        persistent = np.abs(persist) >= self.persist_bars
+        if not self._whole:
+            persist, persistent = self._spread(persist, 0), self._spread(persistent, False)
+        return {
+            "regime": REGIMES[regime][:, None].repeat(k, axis=1),
+            "afternoon": afternoon[:, None].repeat(k, axis=1),
+            "event_window": window,
+            "divergent": divergent,
+            "persist15": persist,
+            "persistent": persistent,
+            "size_factor": size[:, None].repeat(k, axis=1),
+        }
+
+    def _spread(self, a: np.ndarray, fill) -> np.ndarray:
+        """(n, k) column of the members' values ``a`` (n, m), ``fill`` elsewhere."""
+        out = np.full((len(a), self.k), fill, dtype=a.dtype)
+        out[:, self._g] = a
         return out
+
+    def _near_event(self, ts: np.ndarray) -> bool:
+        """Whether a counted release lies close enough to the batch to block or
+        qualify any of its rows (else every flag is False)."""
+        if self._event_ts is None:
+            self._event_ts = np.array(sorted(e.ts_ns for e in self.calendar.active), np.int64)
+            cal = self.calendar
+            self._event_reach = (max(cal.blackout_ns, *cal.quality_ns), cal.blackout_ns)
+        before, after = self._event_reach
+        i = np.searchsorted(self._event_ts, ts[0] - before)
+        return bool(i < len(self._event_ts) and self._event_ts[i] <= ts[-1] + after)
 
     def _trend(self, batch, values) -> np.ndarray:
         if "vwap20" not in values or "vol_expanding" not in values:
             return np.zeros(len(batch), np.bool_)
         es = self.es
         vwap20 = np.asarray(values["vwap20"], float)[:, es]
-        expanding = np.asarray(values["vol_expanding"])[:, es].astype(bool)
+        expanding = np.asarray(values["vol_expanding"])[:, es].astype(bool, copy=False)
         with np.errstate(invalid="ignore"):
             return (batch.close[:, es] > vwap20) & expanding
 
     def _chop(self, batch, values, ts) -> np.ndarray:
+        """Rows in chop; rows are in time order, so the rows after the opening
+        window and the rows after the second rotation are each a tail."""
+        n = len(ts)
         start, end = self._window
-        after = ts >= end
-        if after.any():
+        after = int(np.searchsorted(ts, end, side="left"))  # first row closing at or after end
+        if after < n:
             self._or_done = True
         es = self.es
         # (a) narrow and quiet opening range
         inside = batch.present[:, es] & (batch.ts_open[:, es] >= start) & (ts <= end)
         volume = self._or_volume + np.cumsum(np.where(inside, batch.volume[:, es], 0.0))
         self._or_volume = float(volume[-1])
-        narrow_range = np.zeros(len(ts), np.bool_)
+        chop = np.zeros(n, np.bool_)
         if all(name in values for name in ("or_high", "or_low", "atr")):
             width = (
                 np.asarray(values["or_high"], float)[:, es]
@@ -318,62 +444,153 @@ class Regime:
                 narrow = np.where(known, (width < self.chop_range_atr * atr).astype(float), NAN)
             narrow = _ffill(narrow, self._narrow)
             self._narrow = float(narrow[-1])
-            quiet = True if self._or_mean is None else volume < self.chop_volume * self._or_mean
-            narrow_range = (narrow == 1.0) & quiet
+            if after < n:
+                narrow_range = narrow[after:] == 1.0
+                if self._or_mean is not None:
+                    narrow_range &= volume[after:] < self.chop_volume * self._or_mean
+                chop[after:] = narrow_range
         # (b) leadership rotating in the opening window
-        rotating = np.zeros(len(ts), np.bool_)
         if "lead" in values:
-            lead = np.asarray(values["lead"], float)[:, list(self.group)]
-            leader, _ = leader_laggard_rows(lead)
-            rows = np.flatnonzero((ts > start) & (ts <= end) & (leader >= 0))
-            count = np.full(len(ts), self._rotations, np.int64)
-            if len(rows):
-                seq = leader[rows]
-                prev = np.concatenate(([self._leader], seq[:-1]))
-                count[rows] = self._rotations + np.cumsum((seq != prev) & (prev >= 0))
-                self._leader = int(seq[-1])
-                self._rotations = int(count[rows[-1]])
-            rotating = np.maximum.accumulate(count) >= self.chop_rotations  # counts only grow
-        return after & (narrow_range | rotating)
+            rotating = n if self._rotations < self.chop_rotations else 0  # first row
+            lo = int(np.searchsorted(ts, start, side="right"))
+            hi = int(np.searchsorted(ts, end, side="right"))
+            if hi > lo:  # rows closing in (start, end]
+                lead = np.asarray(values["lead"], float)[lo:hi]
+                leader, _ = leader_laggard_rows(lead if self._whole else lead[:, self._g])
+                rows = np.flatnonzero(leader >= 0)
+                if len(rows):
+                    seq = leader[rows]
+                    prev = np.concatenate(([self._leader], seq[:-1]))
+                    count = self._rotations + np.cumsum((seq != prev) & (prev >= 0))
+                    self._leader = int(seq[-1])
+                    self._rotations = int(count[-1])
+                    hits = np.flatnonzero(count >= self.chop_rotations)
+                    if len(hits):
+                        rotating = min(rotating, lo + int(rows[hits[0]]))
+            chop[max(after, rotating) :] = True
+        return chop
 
     def _persistence(self, batch, state, ts) -> np.ndarray:
         """(n, members) persist15 of each row."""
-        session = state.session
-        m = len(self.group)
-        per_member = []  # (stamps, closes) of each member's new 15-minute bars
-        for j, col in enumerate(self.group):
-            rows = np.flatnonzero(batch.present[:, col])
-            tb = self._bars[j]
-            parts = []
-            if len(rows):
-                parts.append(
-                    tb.update_bars(
-                        batch.ts_open[rows, col],
-                        batch.open[rows, col],
-                        batch.high[rows, col],
-                        batch.low[rows, col],
-                        batch.close[rows, col],
-                        batch.volume[rows, col],
-                        input_bar=self.bar_ns,
-                    )
-                )
-            parts.append(tb.flush(int(ts[-1])))
-            stamps = np.concatenate([b.ts_close for b in parts])
-            keep = stamps > session.open_ns  # not a last bar of the session before
-            per_member.append((stamps[keep], np.concatenate([b.close for b in parts])[keep]))
+        present, ts_open, close = batch.present, batch.ts_open, batch.close
+        if not self._whole:
+            g = self._g
+            present, ts_open, close = present[:, g], ts_open[:, g], close[:, g]
+        stamp, start, taken = self._bars15(present, ts_open, ts)
+        building = self._open_stamp != NEVER
+        if stamp.ndim == 1 and not building.any() and taken.all():
+            found = self._row_bars(stamp, start, close, ts, state.session.open_ns)
+        else:
+            found = self._member_bars(stamp, start, close, taken, building, ts, state.session)
         carry = self._streak
-        stamps = np.unique(np.concatenate([s for s, _ in per_member]))
-        if not len(stamps):
-            return np.broadcast_to(carry, (len(ts), m)).copy()
-        close15 = np.full((len(stamps), m), NAN)
-        for j, (member_stamps, member_closes) in enumerate(per_member):
-            close15[np.searchsorted(stamps, member_stamps), j] = member_closes
+        if found is None:
+            return np.broadcast_to(carry, (len(ts), len(self._g))).copy()
+        stamps15, close15 = found
         lead15 = lead_rows((close15 - self._prior) / self._prior * 100.0)
         with np.errstate(invalid="ignore"):
             sign = np.where(
                 lead15 >= self.persist_lead, 1, np.where(lead15 <= -self.persist_lead, -1, 0)
             )
-        streak = signed_runs(sign, carry)
+        streak = np.concatenate((carry[None, :], signed_runs(sign, carry)))
         self._streak = streak[-1].copy()
-        at = np.searchsorted(stamps, ts, side="right") - 1
-        return np.where((at >= 0)[:, None], streak[np.maximum(at, 0)], carry)
+        # each row: as of the last bar ended by its close (the carry before any)
+        return streak[np.searchsorted(stamps15, ts, side="right")]
+
+    def _row_bars(self, stamp, start, close, ts, open_ns):
+        """The 15-minute bars completed by the batch, (stamps (S,), closes (S,
+        members)), when every member has a bar, taken, in every row and no bar
+        was being built: the rows' own bars, the same for every member."""
+        ends = np.empty(len(stamp), np.bool_)
+        ends[-1] = stamp[-1] <= ts[-1]  # the last bar: complete once the rows reach its end
+        np.not_equal(stamp[1:], stamp[:-1], out=ends[:-1])
+        if ends[-1]:
+            self._last_close[:] = stamp[-1]
+        else:
+            self._open_stamp[:] = stamp[-1]
+            self._open_start[:] = start[-1]
+            self._open_close[:] = close[-1]
+        rows = np.flatnonzero(ends & (stamp > open_ns))  # not a bar of the session before
+        if not len(rows):
+            return None
+        return stamp[rows], close[rows]
+
+    def _member_bars(self, stamp, start, close, taken, building, ts, session):
+        """The 15-minute bars completed by the batch, (stamps (S,), closes (S,
+        members), NaN where a member has no bar), member by member."""
+        if building.any():  # row 0: the bars being built when the batch came
+            if stamp.ndim == 1:
+                stamp = np.repeat(stamp[:, None], len(building), axis=1)
+                start = np.repeat(start[:, None], len(building), axis=1)
+            taken = np.concatenate((building[None, :], taken))
+            stamp = np.concatenate((self._open_stamp[None, :], stamp))
+            close = np.concatenate((self._open_close[None, :], close))
+            start = np.concatenate((self._open_start[None, :], start))
+        # the primary bars taken, member by member in time order
+        member, row = np.nonzero(taken.T)
+        if not len(member):
+            return None
+        stamps = stamp[row] if stamp.ndim == 1 else stamp[row, member]
+        # a bar ends at its member's last primary bar or where the next one is
+        # in a later bar; it is complete once a later primary bar came or the
+        # rows reached its end
+        last = np.empty(len(member), np.bool_)
+        last[-1] = True
+        np.not_equal(member[1:], member[:-1], out=last[:-1])
+        ends = last.copy()
+        ends[:-1] |= stamps[1:] != stamps[:-1]
+        done = ends & (~last | (stamps <= ts[-1]))
+        self._update_open(member, row, stamps, close, start, last, done)
+
+        keep = done & (stamps > session.open_ns)  # not a bar of the session before
+        if not keep.any():
+            return None
+        bar_stamps, bar_members = stamps[keep], member[keep]
+        stamps15 = np.sort(bar_stamps)  # the bar ends of every member, once each
+        if len(stamps15) > 1:
+            stamps15 = stamps15[np.concatenate(([True], stamps15[1:] != stamps15[:-1]))]
+        close15 = np.full((len(stamps15), len(self._g)), NAN)
+        close15[np.searchsorted(stamps15, bar_stamps), bar_members] = close[row[keep], bar_members]
+        return stamps15, close15
+
+    def _bars15(self, present, ts_open, ts):
+        """The close and the open of the 15-minute bar holding each primary bar
+        ((n, members), or (n,) when they are the same for every member of a
+        row), and which primary bars TimeBars would take (n, members): inside a
+        trading segment and not older than the bar being built (or, with none,
+        the last bar's end)."""
+        row_open = ts - self.bar_ns  # stands in where a member has no bar (never used)
+        ts_open = np.where(present, ts_open, row_open[:, None])
+        if len(self._grid) == 1 and (ts_open == row_open[:, None]).all():
+            # every bar opens one primary bar before its row's close: place the rows
+            bounds = (int(row_open[0]), int(row_open[-1]))  # rows are in time order
+            stamp, start, inside = self._grid[0][0].locate(row_open, bounds)  # one per row
+            if inside is not True:
+                inside = inside[:, None]
+        elif len(self._grid) == 1:
+            stamp, start, inside = self._grid[0][0].locate(ts_open)
+        else:
+            stamp, start = np.empty_like(ts_open), np.empty_like(ts_open)
+            inside = np.empty(ts_open.shape, np.bool_)
+            for grid, members in self._grid:
+                stamp[:, members], start[:, members], inside[:, members] = grid.locate(
+                    ts_open[:, members]
+                )
+        late = np.where(self._open_stamp != NEVER, self._open_start, self._last_close)
+        taken = present & (ts_open >= late)
+        if inside is not True:
+            taken &= inside
+        return stamp, start, taken
+
+    def _update_open(self, member, row, stamps, close, start, last, done) -> None:
+        """Keep each member's unfinished bar (its last, if not done), and the
+        end of its last complete one."""
+        at = np.flatnonzero(last)  # each member's last primary bar taken
+        who = member[at]
+        building = ~done[at]
+        self._last_close[who] = np.where(building, self._last_close[who], stamps[at])
+        self._open_stamp[who] = np.where(building, stamps[at], NEVER)
+        if building.any():
+            r = row[at]
+            start = start[r] if start.ndim == 1 else start[r, who]
+            self._open_start[who] = np.where(building, start, 0)
+            self._open_close[who] = np.where(building, close[r, who], NAN)

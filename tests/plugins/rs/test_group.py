@@ -16,8 +16,11 @@ from rsengine_rs.group import (
     PairCorrelations,
     SessionRatioStreak,
     lead,
+    lead_rows,
     leader_laggard,
+    leader_laggard_rows,
     rank,
+    rank_rows,
     spreads,
 )
 
@@ -64,6 +67,35 @@ def test_rank_one_is_leader_and_nan_is_zero():
 
 def test_rank_ties_rank_lower_index_first():
     np.testing.assert_array_equal(rank([1.0, 3.0, 1.0]), [2, 1, 3])
+
+
+def test_rank_rows_counts_the_members_ahead():
+    # ties and NaN on purpose: rank = 1 + earlier members with a lead as high
+    # + later members with a higher lead; NaN is never ahead and ranks 0
+    rng = np.random.default_rng(0)
+    x = rng.choice([-1.0, -0.0, 0.0, 0.5, 0.5, 2.0, NAN], size=(300, 4))
+    want = np.zeros(x.shape, np.int64)
+    for r, row in enumerate(x):
+        for i, xi in enumerate(row):
+            if not math.isnan(xi):
+                ahead = [xj >= xi if j < i else xj > xi for j, xj in enumerate(row) if j != i]
+                want[r, i] = 1 + sum(ahead)
+    got = rank_rows(x)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_rows_without_nan_give_what_rows_with_a_nan_member_give(k):
+    # the no-NaN shortcut of lead_rows, rank_rows and leader_laggard_rows
+    # against the masked path (an extra member that is always NaN)
+    x = np.random.default_rng(k).normal(size=(200, k))
+    x[::7, 0] = x[::7, 1]  # ties
+    masked = np.c_[x, np.full(len(x), NAN)]
+    np.testing.assert_array_equal(lead_rows(x), lead_rows(masked)[:, :k])
+    np.testing.assert_array_equal(rank_rows(x), rank_rows(masked)[:, :k])
+    for got, want in zip(leader_laggard_rows(x), leader_laggard_rows(masked), strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_spreads_cover_every_pair_in_name_order():

@@ -15,11 +15,13 @@ import pandas as pd
 import pandas_market_calendars as mcal
 import pytest
 from conftest import MIN, data_dir, et_ns
+from rsengine_rs.group import lead_rows
 from rsengine_rs.leadership import GroupMeasures
 from rsengine_rs.measures import Measures
 from rsengine_rs.regime import COLUMNS, Regime, signed_runs
 from test_leadership import cuts, load_bars, make_batch, session_batches
 
+from rsengine.bars import TimeBars
 from rsengine.engine import SessionInfo
 from rsengine.events import Event
 
@@ -530,3 +532,156 @@ def test_real_data_persist15_equals_pandas_15_minute_bars(real_bars, real_by_ses
     assert len(got) == len(want)
     np.testing.assert_array_equal(got, want)
     assert (np.abs(want) >= 3).sum() > 100
+
+
+# ---------------------------------------------------------------- 15-minute bars vs TimeBars
+
+
+class TimeBarsPersistence:
+    """persist15 built with one rsengine.bars.TimeBars per member, fed each
+    batch's bars and flushed at its last row's close: the reference for the
+    numpy grouping of Regime."""
+
+    def __init__(self, calendars, anchor, lead=0.2):
+        self.bars = [TimeBars(15 * MIN, c, anchor, ET) for c in calendars]
+        self.lead = lead
+        self.date = None
+
+    def update(self, batch, info, prior):
+        ts = batch.ts_close
+        if info.date != self.date:
+            self.date, self.streak = info.date, np.zeros(len(self.bars), np.int64)
+        found = []  # (stamps, closes) of each member's bars completed by the batch
+        for col, tb in enumerate(self.bars):
+            rows = np.flatnonzero(batch.present[:, col])
+            cols = (batch.open, batch.high, batch.low, batch.close, batch.volume)
+            parts = [tb.update_bars(batch.ts_open[rows, col], *(c[rows, col] for c in cols))]
+            parts.append(tb.flush(int(ts[-1])))
+            stamps = np.concatenate([p.ts_close for p in parts])
+            keep = stamps > info.open_ns  # a bar of the session before is dropped
+            found.append((stamps[keep], np.concatenate([p.close for p in parts])[keep]))
+        stamps = np.unique(np.concatenate([s for s, _ in found]))
+        close15 = np.full((len(stamps), len(self.bars)), NAN)
+        for j, (s, c) in enumerate(found):
+            close15[np.searchsorted(stamps, s), j] = c
+        lead15 = lead_rows((close15 - prior) / prior * 100.0)
+        with np.errstate(invalid="ignore"):
+            sign = np.where(lead15 >= self.lead, 1, np.where(lead15 <= -self.lead, -1, 0))
+        streak = np.concatenate((self.streak[None, :], signed_runs(sign, self.streak)))
+        self.streak = streak[-1].copy()
+        return streak[np.searchsorted(stamps, ts, side="right")]
+
+
+DAYS = ("2024-07-02", "2024-07-03", "2024-07-05")  # 07-03 closes early (13:15 / 13:00)
+
+
+def odd_sessions(rng, symbols):
+    """Per day: SessionInfo and a batch of 5-minute rows from 18:00 to 17:00
+    ET whatever the calendar says (rows after an early close lie outside
+    every segment); on the first two days members missing at random and some
+    bars opening one or two minutes early (so a row's bars may sit in
+    different 15-minute bars), on the last every member in every row."""
+    out = []
+    befores = ("2024-07-01", "2024-07-02", "2024-07-04")
+    for date, before, odd in zip(DAYS, befores, (True, True, False), strict=True):
+        info = SessionInfo(
+            date,
+            et_ns(f"{before} 18:00"),
+            et_ns(f"{date} 17:00"),
+            et_ns(f"{date} 09:30"),
+            et_ns(f"{date} 16:00"),
+        )
+        ts = info.open_ns + 5 * MIN * np.arange(1, 277)
+        ts = ts[rng.random(len(ts)) < 0.9]  # some rows missing altogether
+        n, k = len(ts), len(symbols)
+        present = rng.random((n, k)) < (0.85 if odd else 1.0)
+        move = np.cumsum(rng.normal(0, 0.15, (n, k)), axis=0)
+        close = np.where(present, 100.0 + move, NAN)
+        batch = make_batch(ts, close, present=present, symbols=symbols)
+        if odd:
+            early = rng.integers(0, 3, (n, k)) * MIN * (rng.random((n, k)) < 0.2)
+            batch.ts_open[...] = np.where(present, batch.ts_open - early, -1)
+        out.append((info, batch))
+    return out
+
+
+def flat_state(symbols, session=None):
+    """MarketState stand-in: every symbol a member, prior close 100, no values."""
+    return types.SimpleNamespace(
+        symbols=symbols,
+        values={},
+        group=tuple(range(len(symbols))),
+        group_names=symbols,
+        prior_close=lambda symbol, method="settlement": 100.0,
+        tz=ET,
+        session=session,
+    )
+
+
+def late_bars(batch, edges, rng):
+    """The first row of some batches gets a member bar opening 20 minutes
+    early: older than that member's 15-minute bar being built."""
+    for lo in edges[1:-1]:
+        if rng.random() < 0.5:
+            col = int(rng.integers(0, batch.ts_open.shape[1]))
+            if batch.present[lo, col]:
+                batch.ts_open[lo, col] = batch.ts_close[lo] - 20 * MIN
+
+
+@pytest.mark.parametrize(
+    "calendars,anchor",
+    [
+        (("CME Globex Equity",) * 3, "session"),
+        (("CME Globex Equity", "CME_Equity", "CME Globex Equity"), "session"),
+        (("CME Globex Equity", "CME_Equity", "CME_Equity"), "09:40"),
+    ],
+)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_persistence_equals_timebars_for_any_bars_and_split(calendars, anchor, seed):
+    rng = np.random.default_rng(seed)
+    symbols = ("ES", "NQ", "RTY")
+    ctx = make_context(group=symbols, symbols=symbols)
+    ctx.config.session.anchor = anchor
+    ctx.config.instrument = lambda symbol: types.SimpleNamespace(
+        calendar=calendars[symbols.index(symbol)]
+    )
+    regime = Regime({}, ctx)
+    reference = TimeBarsPersistence(calendars, anchor)
+    state = flat_state(symbols)
+    taken = 0
+    for info, batch in odd_sessions(rng, symbols):
+        state.session = info
+        edges = cuts(len(batch), "random", rng)
+        late_bars(batch, edges, rng)
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            part = batch.rows(lo, hi)
+            got = regime.update_batch(part, state)["persist15"]
+            want = reference.update(part, info, np.full(3, 100.0))
+            np.testing.assert_array_equal(got, want)
+            taken += (np.abs(want) >= 2).sum()
+    assert taken > 50  # persistence does show up
+
+
+@pytest.mark.parametrize("cut", ["10:05", "10:15"])
+def test_persistence_bar_being_built_crosses_batches(cut):
+    # every member has every bar up to the cut (mid-bar or on a bar's end),
+    # then NQ misses the rest of the bar: its bar closes at its last price
+    symbols = ("ES", "NQ", "RTY")
+    times = [f"{h:02d}:{m:02d}" for h in (9, 10) for m in range(0, 60, 5)][7:]  # 09:35 ->
+    ts = np.array([et_ns(f"{TUE.date} {t}") for t in times], np.int64)
+    close = np.full((len(ts), 3), 100.0)
+    close[ts >= et_ns(f"{TUE.date} 10:05"), 1] = 101.0  # NQ leads from the 10:05 bar
+    after = np.flatnonzero(ts > et_ns(f"{TUE.date} {cut}"))[:2]
+    close[after, 1] = NAN
+    batch = make_batch(ts, close, symbols=symbols)
+    state = flat_state(symbols, TUE)
+    ctx = make_context(group=symbols, symbols=symbols)
+    regime = Regime({}, ctx)
+    reference = TimeBarsPersistence(("CME Globex Equity",) * 3, "session")
+    at = int(after[0])
+    got, want = [], []
+    for part in (batch.rows(0, at), batch.rows(at, len(ts))):
+        got.append(regime.update_batch(part, state)["persist15"])
+        want.append(reference.update(part, TUE, np.full(3, 100.0)))
+    np.testing.assert_array_equal(np.concatenate(got), np.concatenate(want))
+    assert np.abs(np.concatenate(want)).max() >= 2
