@@ -15,7 +15,7 @@ import types
 import numpy as np
 import pytest
 from conftest import MIN, et_ns
-from rsengine_rs.context import ContextSignals
+from rsengine_rs.context import ContextSignals, _Live
 
 import rsengine
 from rsengine.config import Config
@@ -575,6 +575,21 @@ def test_any_split_of_a_session_gives_the_same_signals():
         assert signals(cuts) == (whole, metrics), cuts
     times = [json.loads(x)["ts_close"] for x in whole]
     assert times == sorted(times)
+
+
+# ---------------------------------------------------------------- the fast paths
+
+
+def test_blocked_rows_are_looked_for_on_the_rows_found():
+    event = np.array([["", ""], ["blocked", ""], ["", ""], ["", "blocked"], ["", ""]], object)
+    live = _Live(1, 5, event, 5)  # the rows 1-4
+    assert live.first(np.array([False, True, True, False])) == 1  # row 2: not blocked
+    assert live.first(np.array([False, False, False, False])) is None
+    mask = np.array([True, False, True, True])
+    assert live.first(mask) == 3  # rows 1 and 3 are blocked (in either column)
+    assert mask.tolist() == [False, False, False, True]
+    assert live.first(np.array([True, False, True, False])) is None
+    assert _Live(1, 5, None, 5).first(np.array([True, False, False, False])) == 0
 
 
 # ---------------------------------------------------------------- the SIMULATED demo
