@@ -183,7 +183,8 @@ def bench_rings(n_bars, n_instruments, repeats):
 
 
 def bench_replay(quick: bool):
-    """configs/replay-micros.yaml end to end (csv -> bars -> slices -> rs -> record)."""
+    """configs/replay-micros.yaml end to end (csv -> bars -> slices -> every
+    measure and context signal -> record writing bars.csv)."""
     import os
     import tempfile
     from pathlib import Path
@@ -215,7 +216,7 @@ def bench_replay(quick: bool):
 
     t_read, _ = best_of(1, pandas_read)
     bars = summary.bars
-    label = f"bars/s ({summary.sessions} sessions, {bars:,} bars, rs on)"
+    label = f"bars/s ({summary.sessions} sessions, {bars:,} bars, all measures, recorded)"
     # baseline: the same bars over the time pandas takes merely to read the files,
     # so the ratio is pandas' read time over the engine's whole run
     emit("replay_micros_end_to_end_vs_pandas_read", bars / t_engine, label, bars / t_read)
