@@ -68,6 +68,8 @@ import numpy as np
 from rsengine.model import Signal, iso_utc
 from rsengine.sessions import local_ns
 
+from .settings import check_settings, count_setting, positive_setting
+
 NAN = math.nan
 MINUTE_NS = 60 * 10**9
 EPS = 1e-9  # tolerance of threshold tests, in percent (or ratio) units
@@ -95,23 +97,6 @@ WHAT = {  # the long and the short reading of each two-sided signal
         "bonds selling off into the rally: upside capped",
     ),
 }
-
-
-def _positive(name: str, value) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a number > 0, got {value!r}")
-    return float(value)
-
-
-def _count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
 
 
 def _clock(name: str, value) -> dt.time:
@@ -236,20 +221,17 @@ class ContextSignals:
     SETTINGS = tuple(DEFAULTS)
 
     def __init__(self, settings: dict, context):
-        unknown = set(settings) - set(self.SETTINGS)
-        if unknown:
-            raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {list(self.SETTINGS)}")
-        s = {**DEFAULTS, **settings}
-        self.spread = _positive("spread", s["spread"])
-        self.correction_sessions = _count("correction_sessions", s["correction_sessions"])
-        self.min_norm = _positive("min_norm", s["min_norm"])
-        self.min_rs = _positive("min_rs", s["min_rs"])
-        self.max_ratio = _positive("max_ratio", s["max_ratio"])
+        s = check_settings(settings, DEFAULTS)
+        self.spread = positive_setting("spread", s["spread"])
+        self.correction_sessions = count_setting("correction_sessions", s["correction_sessions"])
+        self.min_norm = positive_setting("min_norm", s["min_norm"])
+        self.min_rs = positive_setting("min_rs", s["min_rs"])
+        self.max_ratio = positive_setting("max_ratio", s["max_ratio"])
         if self.max_ratio < 1:
             raise ValueError(f"max_ratio must be >= 1, got {s['max_ratio']!r}")
-        self.bond_move = _positive("bond_move", s["bond_move"])
-        self.equity_move = _positive("equity_move", s["equity_move"])
-        self.premarket_spread = _positive("premarket_spread", s["premarket_spread"])
+        self.bond_move = positive_setting("bond_move", s["bond_move"])
+        self.equity_move = positive_setting("equity_move", s["equity_move"])
+        self.premarket_spread = positive_setting("premarket_spread", s["premarket_spread"])
         self.read_time = _clock("read_time", s["read_time"])
         self.score_time = _clock("score_time", s["score_time"])
         if self.read_time >= self.score_time:
@@ -258,7 +240,7 @@ class ContextSignals:
                 f"{self.score_time:%H:%M}"
             )
         self.actionable_ns = round(
-            _positive("actionable_minutes", s["actionable_minutes"]) * MINUTE_NS
+            positive_setting("actionable_minutes", s["actionable_minutes"]) * MINUTE_NS
         )
         if "rs_pct" not in context.columns:
             raise ValueError(

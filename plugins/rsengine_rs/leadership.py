@@ -43,13 +43,13 @@ same output bit for bit.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from rsengine.core import RollingCorr, RollingStats
 
 from .group import MoveRatio, lead_rows, leader_laggard_rows, pairs, rank_rows
+from .settings import check_settings, count_setting, number_setting
 
 NAN = math.nan
 SESSION_NS = 23 * 3600 * 10**9  # one Globex session, 18:00 -> 17:00 ET
@@ -64,27 +64,6 @@ DEFAULTS = {
     "ratio_band": (1.3, 1.8),
     "z_threshold": 1.0,
 }
-
-
-def count_setting(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
-
-
-def number_setting(name: str, value, minimum: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return float(value)
-
-
-def check_settings(settings: dict, known) -> dict:
-    unknown = set(settings) - set(known)
-    if unknown:
-        raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {list(known)}")
-    return {**known, **settings}
 
 
 def bars_per_session(bar_ns: int) -> int:

@@ -46,11 +46,12 @@ order and a bar's ``ts_open`` is not after its ``ts_close``).
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from rsengine.core import RollingStats, WilderAverage
+
+from .settings import check_settings, count_setting, positive_setting
 
 NAN = math.nan
 
@@ -85,22 +86,9 @@ DEFAULTS = {
 VWAP_FROM = ("rth", "globex")
 
 
-def _count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
-
-
 def _minutes(name: str, value) -> int:
     """Positive minutes (whole or not) -> ns."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a number of minutes > 0, got {value!r}")
-    return round(value * MINUTE_NS)
+    return round(positive_setting(name, value, "a number of minutes") * MINUTE_NS)
 
 
 class Measures:
@@ -108,18 +96,15 @@ class Measures:
     SETTINGS = tuple(DEFAULTS)
 
     def __init__(self, settings: dict, context):
-        unknown = set(settings) - set(self.SETTINGS)
-        if unknown:
-            raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {list(self.SETTINGS)}")
-        s = {**DEFAULTS, **settings}
+        s = check_settings(settings, DEFAULTS)
         if s["vwap_from"] not in VWAP_FROM:
             raise ValueError(f"vwap_from {s['vwap_from']!r} is not one of {', '.join(VWAP_FROM)}")
         self.vwap_from = s["vwap_from"]
-        self.vwap_bars = _count("vwap_bars", s["vwap_bars"])
-        self.rsi_period = _count("rsi_period", s["rsi_period"])
-        self.volume_bars = _count("volume_bars", s["volume_bars"])
-        self.atr_sessions = _count("atr_sessions", s["atr_sessions"])
-        self.momentum_bars = _count("momentum_bars", s["momentum_bars"])
+        self.vwap_bars = count_setting("vwap_bars", s["vwap_bars"])
+        self.rsi_period = count_setting("rsi_period", s["rsi_period"])
+        self.volume_bars = count_setting("volume_bars", s["volume_bars"])
+        self.atr_sessions = count_setting("atr_sessions", s["atr_sessions"])
+        self.momentum_bars = count_setting("momentum_bars", s["momentum_bars"])
         self.or_ns = _minutes("opening_range_minutes", s["opening_range_minutes"])
         self.ib_ns = _minutes("initial_balance_minutes", s["initial_balance_minutes"])
 

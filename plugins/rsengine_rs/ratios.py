@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from .group import SessionRatioStreak, pairs
-from .leadership import check_settings, count_setting, group_layout, number_setting
+from .leadership import group_layout
+from .settings import check_settings, count_setting, number_setting
 
 DEFAULTS = {"min_streak": 3, "max_streak": 5, "weekly_pct": 1.5, "week": 5}
 

@@ -81,7 +81,8 @@ from rsengine.sessions import (
 )
 
 from .group import lead_rows, leader_laggard_rows
-from .leadership import check_settings, count_setting, group_layout, number_setting
+from .leadership import group_layout
+from .settings import check_settings, count_setting, number_setting
 
 NAN = math.nan
 MINUTE_NS = 60 * 10**9

@@ -1,0 +1,41 @@
+"""Checks for the settings of the rs plugins' components: a bad value raises
+ValueError naming the setting, which the runner turns into a config error
+pointing at the component in the YAML file."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+
+def check_settings(settings: dict, defaults: dict) -> dict:
+    """The defaults overlaid with ``settings``; an unknown name is refused."""
+    unknown = set(settings) - set(defaults)
+    if unknown:
+        raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {list(defaults)}")
+    return {**defaults, **settings}
+
+
+def count_setting(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def number_setting(name: str, value, minimum: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return float(value)
+
+
+def positive_setting(name: str, value, what: str = "a number") -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be {what} > 0, got {value!r}")
+    return float(value)
