@@ -49,7 +49,7 @@ import numpy as np
 from rsengine.core import RollingCorr, RollingStats
 
 from .group import MoveRatio, lead_rows, leader_laggard_rows, pairs, rank_rows
-from .settings import check_settings, count_setting, number_setting
+from .settings import check_settings, choice_setting, count_setting, number_setting
 
 NAN = math.nan
 SESSION_NS = 23 * 3600 * 10**9  # one Globex session, 18:00 -> 17:00 ET
@@ -83,9 +83,7 @@ class GroupMeasures:
 
     def __init__(self, settings: dict, context):
         s = check_settings(settings, DEFAULTS)
-        if s["mode"] not in MODES:
-            raise ValueError(f"mode {s['mode']!r} is not one of {', '.join(MODES)}")
-        self.mode = s["mode"]
+        self.mode = choice_setting("mode", s["mode"], MODES)
         self.source = MODES[self.mode]
         self.momentum_bars = count_setting("momentum_bars", s["momentum_bars"])
         z_sessions = count_setting("z_history_sessions", s["z_history_sessions"])

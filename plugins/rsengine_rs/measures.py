@@ -51,7 +51,7 @@ import numpy as np
 
 from rsengine.core import RollingStats, WilderAverage
 
-from .settings import check_settings, count_setting, positive_setting
+from .settings import check_settings, choice_setting, count_setting, positive_setting
 
 NAN = math.nan
 
@@ -97,9 +97,7 @@ class Measures:
 
     def __init__(self, settings: dict, context):
         s = check_settings(settings, DEFAULTS)
-        if s["vwap_from"] not in VWAP_FROM:
-            raise ValueError(f"vwap_from {s['vwap_from']!r} is not one of {', '.join(VWAP_FROM)}")
-        self.vwap_from = s["vwap_from"]
+        self.vwap_from = choice_setting("vwap_from", s["vwap_from"], VWAP_FROM)
         self.vwap_bars = count_setting("vwap_bars", s["vwap_bars"])
         self.rsi_period = count_setting("rsi_period", s["rsi_period"])
         self.volume_bars = count_setting("volume_bars", s["volume_bars"])

@@ -39,12 +39,9 @@ Per group member (0/False for other instruments):
   close, minus the mean of the other members') is ``>= persist_lead`` (0.2,
   + leading) or ``<= -persist_lead`` (- lagging); 0 when the last one is
   inside the band or has no lead. The 15-minute bars are built from the
-  primary bars on the grid :class:`rsengine.bars.TimeBars` uses (each
-  instrument's calendar, the session anchor of the config, no bar across a
-  halt or a session end), with its rules: a primary bar belongs to the bar
-  holding its open; one outside every trading segment, or older than the bar
-  being built, is left out; a bar is complete once a row closes at or after
-  its end. The grouping is done with numpy on the whole batch, not bar by bar.
+  primary bars by the core's :class:`rsengine.bars.TimeBars` (each
+  instrument's calendar, the session anchor of the config), flushed at each
+  batch's last close: a bar is complete once a row closes at or after its end.
 * ``persistent``: ``|persist15| >= persist_bars`` (2).
 
 Events come from the file ``events`` (csv or yaml, see docs/events.md; a
@@ -70,15 +67,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rsengine.bars import TimeBars
 from rsengine.events import EventCalendar
-from rsengine.sessions import (
-    DEFAULT_CALENDAR,
-    load_schedule,
-    ns_to_date,
-    parse_anchor,
-    parse_bar_size,
-    segments,
-)
+from rsengine.sessions import DEFAULT_CALENDAR, parse_bar_size
 
 from .group import lead_rows, leader_laggard_rows
 from .leadership import group_layout
@@ -86,8 +77,6 @@ from .settings import check_settings, count_setting, number_setting
 
 NAN = math.nan
 MINUTE_NS = 60 * 10**9
-NO_TIME = np.iinfo(np.int64).min
-NEVER = np.iinfo(np.int64).max
 REGIMES = np.array(["event", "chop", "trend", "neutral"], dtype=object)
 WINDOWS = np.array(["blocked", "quality", ""], dtype=object)
 COLUMNS = (
@@ -155,73 +144,6 @@ def signed_runs(sign: np.ndarray, carry: np.ndarray) -> np.ndarray:
     return (sign * run).astype(np.int64, copy=False)
 
 
-class BarGrid:
-    """The bar edges of one calendar, as :class:`rsengine.bars.TimeBars` lays
-    them: trading segments from the calendar (split at a halt), edges at
-    ``anchor + k * bar_ns`` clipped to the segment. Sessions are read a
-    calendar year at a time as the stamps reach them."""
-
-    def __init__(self, bar_ns: int, calendar: str, anchor, tz: str):
-        self.bar_ns = int(bar_ns)
-        self.calendar = calendar
-        self.anchor = parse_anchor(anchor)
-        self.tz = tz
-        self._year: int | None = None  # the last year read
-        self.seg_open = self.seg_close = self.seg_anchor = np.empty(0, np.int64)
-        self._segment: tuple[int, int, int] | None = None  # (open, close, anchor) last used
-
-    @property
-    def horizon(self) -> int:
-        return int(self.seg_close[-1]) if len(self.seg_close) else NO_TIME
-
-    def _read_year(self, year: int) -> None:
-        schedule = load_schedule(dt.date(year, 1, 1), dt.date(year, 12, 31), self.calendar)
-        seg_open, seg_close, seg_anchor = segments(schedule, self.bar_ns, self.anchor, self.tz)
-        keep = seg_open >= self.horizon
-        self.seg_open = np.concatenate((self.seg_open, seg_open[keep]))
-        self.seg_close = np.concatenate((self.seg_close, seg_close[keep]))
-        self.seg_anchor = np.concatenate((self.seg_anchor, seg_anchor[keep]))
-        self._year = year
-
-    def _read_through(self, lo: int, hi: int) -> None:
-        """Read the sessions of the years from ``lo``'s (the first time) until
-        one closes after ``hi`` (or the year after ``hi``'s is read)."""
-        if self._year is None:
-            self._read_year(ns_to_date(lo, self.tz).year)
-        last = ns_to_date(hi, self.tz).year + 1
-        while hi >= self.horizon and self._year < last:
-            self._read_year(self._year + 1)
-
-    def locate(self, ts: np.ndarray, bounds: tuple[int, int] | None = None):
-        """For stamps ``ts`` (any shape): the close and the open of the bar
-        holding each, and whether it lies in a trading segment at all (True
-        when every stamp does). ``bounds``: the least and the greatest stamp,
-        when the caller knows them."""
-        lo, hi = (int(ts.min()), int(ts.max())) if bounds is None else bounds
-        segment = self._segment
-        if segment is None or not segment[0] <= lo <= hi < segment[1]:
-            self._read_through(lo, hi)
-            if not len(self.seg_close):  # a calendar without sessions: nothing is inside
-                return ts.copy(), ts.copy(), np.zeros(ts.shape, np.bool_)
-            j = int(np.searchsorted(self.seg_close, lo, side="right"))  # first closing after lo
-            segment = None
-            if j < len(self.seg_close) and self.seg_open[j] <= lo and hi < self.seg_close[j]:
-                segment = (int(self.seg_open[j]), int(self.seg_close[j]), int(self.seg_anchor[j]))
-                self._segment = segment
-        if segment is not None:  # every stamp in one segment (the usual batch): use scalars
-            seg_open, seg_close, anchor = segment
-            edge = anchor + (ts - anchor) // self.bar_ns * self.bar_ns
-            return np.minimum(seg_close, edge + self.bar_ns), np.maximum(seg_open, edge), True
-        j = np.searchsorted(self.seg_close, ts, side="right")
-        inside = j < len(self.seg_close)
-        j = np.minimum(j, len(self.seg_close) - 1)
-        seg_open = self.seg_open[j]
-        inside &= ts >= seg_open
-        anchor = self.seg_anchor[j]
-        edge = anchor + (ts - anchor) // self.bar_ns * self.bar_ns
-        return np.minimum(self.seg_close[j], edge + self.bar_ns), np.maximum(seg_open, edge), inside
-
-
 class Regime:
     columns = COLUMNS
     SETTINGS = tuple(DEFAULTS)
@@ -278,22 +200,14 @@ class Regime:
         session = getattr(config, "session", None)
         tz = getattr(session, "timezone", None) or "America/New_York"
         anchor = getattr(session, "anchor", None)
-        members: dict[str, list[int]] = {}  # calendar -> its members
-        for j, col in enumerate(self.group):
+        self._bars = []  # one TimeBars per member: the core builds the 15-minute bars
+        for col in self.group:
             calendar = None
             if config is not None:
                 calendar = config.instrument(context.symbols[col]).calendar or session.calendar
-            members.setdefault(calendar or DEFAULT_CALENDAR, []).append(j)
-        self._grid = [(BarGrid(self.persist_ns, c, anchor, tz), js) for c, js in members.items()]
+            self._bars.append(TimeBars(self.persist_ns, calendar or DEFAULT_CALENDAR, anchor, tz))
         self._g = list(self.group)
         self._whole = self._g == list(range(self.k))  # members are every column, in order
-        # each member's 15-minute bar being built (its end, open and last
-        # price; end NEVER: none), and the end of its last complete one
-        m = len(self.group)
-        self._open_stamp = np.full(m, NEVER, np.int64)
-        self._open_start = np.zeros(m, np.int64)
-        self._open_close = np.full(m, NAN)
-        self._last_close = np.full(m, NO_TIME, np.int64)
         self._event_ts = None
 
         self._or_history: deque[float] = deque(
@@ -473,20 +387,27 @@ class Regime:
 
     def _persistence(self, batch, state, ts) -> np.ndarray:
         """(n, members) persist15 of each row."""
-        present, ts_open, close = batch.present, batch.ts_open, batch.close
-        if not self._whole:
-            g = self._g
-            present, ts_open, close = present[:, g], ts_open[:, g], close[:, g]
-        stamp, start, taken = self._bars15(present, ts_open, ts)
-        building = self._open_stamp != NEVER
-        if stamp.ndim == 1 and not building.any() and taken.all():
-            found = self._row_bars(stamp, start, close, ts, state.session.open_ns)
-        else:
-            found = self._member_bars(stamp, start, close, taken, building, ts, state.session)
+        session = state.session
+        per_member = []  # (stamps, closes) of each member's 15-minute bars completed now
+        for tb, col in zip(self._bars, self.group, strict=True):
+            rows = np.flatnonzero(batch.present[:, col])
+            parts = []
+            if len(rows):
+                prices = (batch.open, batch.high, batch.low, batch.close, batch.volume)
+                parts.append(
+                    tb.update_bars(batch.ts_open[rows, col], *(p[rows, col] for p in prices))
+                )
+            parts.append(tb.flush(int(ts[-1])))
+            stamps = np.concatenate([b.ts_close for b in parts])
+            keep = stamps > session.open_ns  # not a last bar of the session before
+            per_member.append((stamps[keep], np.concatenate([b.close for b in parts])[keep]))
         carry = self._streak
-        if found is None:
+        stamps15 = np.unique(np.concatenate([s for s, _ in per_member]))
+        if not len(stamps15):
             return np.broadcast_to(carry, (len(ts), len(self._g))).copy()
-        stamps15, close15 = found
+        close15 = np.full((len(stamps15), len(self._g)), NAN)
+        for j, (member_stamps, member_closes) in enumerate(per_member):
+            close15[np.searchsorted(stamps15, member_stamps), j] = member_closes
         lead15 = lead_rows((close15 - self._prior) / self._prior * 100.0)
         with np.errstate(invalid="ignore"):
             sign = np.where(
@@ -496,102 +417,3 @@ class Regime:
         self._streak = streak[-1].copy()
         # each row: as of the last bar ended by its close (the carry before any)
         return streak[np.searchsorted(stamps15, ts, side="right")]
-
-    def _row_bars(self, stamp, start, close, ts, open_ns):
-        """The 15-minute bars completed by the batch, (stamps (S,), closes (S,
-        members)), when every member has a bar, taken, in every row and no bar
-        was being built: the rows' own bars, the same for every member."""
-        ends = np.empty(len(stamp), np.bool_)
-        ends[-1] = stamp[-1] <= ts[-1]  # the last bar: complete once the rows reach its end
-        np.not_equal(stamp[1:], stamp[:-1], out=ends[:-1])
-        if ends[-1]:
-            self._last_close[:] = stamp[-1]
-        else:
-            self._open_stamp[:] = stamp[-1]
-            self._open_start[:] = start[-1]
-            self._open_close[:] = close[-1]
-        rows = np.flatnonzero(ends & (stamp > open_ns))  # not a bar of the session before
-        if not len(rows):
-            return None
-        return stamp[rows], close[rows]
-
-    def _member_bars(self, stamp, start, close, taken, building, ts, session):
-        """The 15-minute bars completed by the batch, (stamps (S,), closes (S,
-        members), NaN where a member has no bar), member by member."""
-        if building.any():  # row 0: the bars being built when the batch came
-            if stamp.ndim == 1:
-                stamp = np.repeat(stamp[:, None], len(building), axis=1)
-                start = np.repeat(start[:, None], len(building), axis=1)
-            taken = np.concatenate((building[None, :], taken))
-            stamp = np.concatenate((self._open_stamp[None, :], stamp))
-            close = np.concatenate((self._open_close[None, :], close))
-            start = np.concatenate((self._open_start[None, :], start))
-        # the primary bars taken, member by member in time order
-        member, row = np.nonzero(taken.T)
-        if not len(member):
-            return None
-        stamps = stamp[row] if stamp.ndim == 1 else stamp[row, member]
-        # a bar ends at its member's last primary bar or where the next one is
-        # in a later bar; it is complete once a later primary bar came or the
-        # rows reached its end
-        last = np.empty(len(member), np.bool_)
-        last[-1] = True
-        np.not_equal(member[1:], member[:-1], out=last[:-1])
-        ends = last.copy()
-        ends[:-1] |= stamps[1:] != stamps[:-1]
-        done = ends & (~last | (stamps <= ts[-1]))
-        self._update_open(member, row, stamps, close, start, last, done)
-
-        keep = done & (stamps > session.open_ns)  # not a bar of the session before
-        if not keep.any():
-            return None
-        bar_stamps, bar_members = stamps[keep], member[keep]
-        stamps15 = np.sort(bar_stamps)  # the bar ends of every member, once each
-        if len(stamps15) > 1:
-            stamps15 = stamps15[np.concatenate(([True], stamps15[1:] != stamps15[:-1]))]
-        close15 = np.full((len(stamps15), len(self._g)), NAN)
-        close15[np.searchsorted(stamps15, bar_stamps), bar_members] = close[row[keep], bar_members]
-        return stamps15, close15
-
-    def _bars15(self, present, ts_open, ts):
-        """The close and the open of the 15-minute bar holding each primary bar
-        ((n, members), or (n,) when they are the same for every member of a
-        row), and which primary bars TimeBars would take (n, members): inside a
-        trading segment and not older than the bar being built (or, with none,
-        the last bar's end)."""
-        row_open = ts - self.bar_ns  # stands in where a member has no bar (never used)
-        ts_open = np.where(present, ts_open, row_open[:, None])
-        if len(self._grid) == 1 and (ts_open == row_open[:, None]).all():
-            # every bar opens one primary bar before its row's close: place the rows
-            bounds = (int(row_open[0]), int(row_open[-1]))  # rows are in time order
-            stamp, start, inside = self._grid[0][0].locate(row_open, bounds)  # one per row
-            if inside is not True:
-                inside = inside[:, None]
-        elif len(self._grid) == 1:
-            stamp, start, inside = self._grid[0][0].locate(ts_open)
-        else:
-            stamp, start = np.empty_like(ts_open), np.empty_like(ts_open)
-            inside = np.empty(ts_open.shape, np.bool_)
-            for grid, members in self._grid:
-                stamp[:, members], start[:, members], inside[:, members] = grid.locate(
-                    ts_open[:, members]
-                )
-        late = np.where(self._open_stamp != NEVER, self._open_start, self._last_close)
-        taken = present & (ts_open >= late)
-        if inside is not True:
-            taken &= inside
-        return stamp, start, taken
-
-    def _update_open(self, member, row, stamps, close, start, last, done) -> None:
-        """Keep each member's unfinished bar (its last, if not done), and the
-        end of its last complete one."""
-        at = np.flatnonzero(last)  # each member's last primary bar taken
-        who = member[at]
-        building = ~done[at]
-        self._last_close[who] = np.where(building, self._last_close[who], stamps[at])
-        self._open_stamp[who] = np.where(building, stamps[at], NEVER)
-        if building.any():
-            r = row[at]
-            start = start[r] if start.ndim == 1 else start[r, who]
-            self._open_start[who] = np.where(building, start, 0)
-            self._open_close[who] = np.where(building, close[r, who], NAN)

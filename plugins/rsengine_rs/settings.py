@@ -39,3 +39,9 @@ def positive_setting(name: str, value, what: str = "a number") -> float:
     ):
         raise ValueError(f"{name} must be {what} > 0, got {value!r}")
     return float(value)
+
+
+def choice_setting(name: str, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} {value!r} is not one of {', '.join(choices)}")
+    return value

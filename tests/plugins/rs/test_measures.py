@@ -19,6 +19,8 @@ import pandas_market_calendars as mcal
 import pytest
 from conftest import MIN, data_dir, et_ns
 from rsengine_rs.measures import COLUMNS, DEFAULTS, Measures
+from test_leadership import cuts
+from test_leadership import session_batches as leadership_batches
 
 from rsengine.config import load_config
 from rsengine.core import SliceBatch
@@ -123,48 +125,10 @@ class FakeState:
 
 def session_batches(bars):
     """(SessionInfo, SliceBatch) per session, rows = every ts_close with a bar."""
-    col = {s: i for i, s in enumerate(SYMBOLS)}
-    for date, g in bars.groupby("session", sort=True):
-        ts = np.unique(g["ts_close"].to_numpy())
-        n, k = len(ts), len(SYMBOLS)
-        row = np.searchsorted(ts, g["ts_close"].to_numpy())
-        c = g["symbol"].map(col).to_numpy()
-        present = np.zeros((n, k), bool)
-        present[row, c] = True
-        ts_open = np.full((n, k), -1, np.int64)
-        ts_open[row, c] = g["ts_open"].to_numpy()
-        floats = {}
-        for name in ("open", "high", "low", "close", "volume"):
-            floats[name] = np.full((n, k), np.nan)
-            floats[name][row, c] = g[name].to_numpy()
-        batch = SliceBatch(
-            SYMBOLS,
-            ts,
-            present=present,
-            ts_open=ts_open,
-            vwap=np.full((n, k), np.nan),
-            trades=present.astype(np.int64),
-            flags=np.zeros((n, k), np.uint8),
-            **floats,
-        )
-        first = g.iloc[0]
-        info = SessionInfo(
-            date,
-            int(first["open_ns"]),
-            int(first["close_ns"]),
-            int(first["rth_open"]),
-            int(first["rth_close"]),
-        )
-        yield info, batch
-
-
-def cuts(n, split, rng):
-    if split == "session":
-        return [0, n]
-    if split == "rows":
-        return list(range(n + 1))
-    inner = rng.choice(np.arange(1, n), size=min(n - 1, int(rng.integers(0, 12))), replace=False)
-    return [0, *sorted(int(x) for x in inner), n]
+    for date, batch in leadership_batches(bars, SYMBOLS):
+        first = bars[bars["session"] == date].iloc[0]
+        hours = (first["open_ns"], first["close_ns"], first["rth_open"], first["rth_close"])
+        yield SessionInfo(date, *(int(h) for h in hours)), batch
 
 
 def run(bars, settings=None, split="session", seed=0, with_rs=True):
