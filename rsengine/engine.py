@@ -324,10 +324,7 @@ class Engine:
     # -- slices, a batch at a time -------------------------------------------------
 
     def _poll(self, now: int | None, final: bool = False) -> SliceBatch:
-        a = self.assembler
-        if hasattr(a, "poll_batch"):
-            return a.finish_batch() if final else a.poll_batch(now)
-        return SliceBatch.from_slices(a.finish() if final else a.poll(now), self.symbols)
+        return self.assembler.finish_batch() if final else self.assembler.poll_batch(now)
 
     def _on_batch(self, batch: SliceBatch) -> None:
         if not len(batch):

@@ -280,32 +280,23 @@ def split_sessions(ts_close: np.ndarray, tz: str = EXCHANGE_TZ):
 class SessionBounds:
     """Globex open/close and RTH open/close of session dates, from the calendar.
 
-    Schedules are loaded a year at a time. A date the calendar does not list
-    (data on a day the exchange calendar calls closed) gets the usual hours:
-    18:00 ET the day before to 17:00 ET, RTH 09:30-16:00 ET.
+    A date the calendar does not list (data on a day the exchange calendar
+    calls closed) gets the usual hours: 18:00 ET the day before to 17:00 ET,
+    RTH 09:30-16:00 ET.
     """
 
     def __init__(self, calendar: str = DEFAULT_CALENDAR, tz: str = EXCHANGE_TZ):
         self.calendar, self.tz = calendar, tz
-        self._known: dict[dt.date, tuple[int, int]] = {}
-        self._years: set[int] = set()
 
     def __call__(self, day: dt.date) -> tuple[int, int, int, int]:
         """``(open_ns, close_ns, rth_open_ns, rth_close_ns)``; the RTH close is
         16:00 ET or the session close on an early-close day."""
-        if day.year not in self._years:
-            self._years.add(day.year)
-            schedule = load_schedule(
-                dt.date(day.year, 1, 1), dt.date(day.year, 12, 31), self.calendar
-            )
-            for d, o, c in zip(
-                schedule.session_date, schedule.open_ns, schedule.close_ns, strict=True
-            ):
-                self._known[d.astype(dt.date)] = (int(o), int(c))
-        opened, closed = self._known.get(day) or (
-            local_ns(day - dt.timedelta(days=1), SESSION_ROLL, self.tz),
-            local_ns(day, dt.time(17, 0), self.tz),
-        )
+        schedule = load_schedule(day, day, self.calendar)  # whole years, cached
+        if len(schedule):
+            opened, closed = int(schedule.open_ns[0]), int(schedule.close_ns[0])
+        else:
+            opened = local_ns(day - dt.timedelta(days=1), SESSION_ROLL, self.tz)
+            closed = local_ns(day, dt.time(17, 0), self.tz)
         rth_open = local_ns(day, RTH_OPEN, self.tz)
         rth_close = min(local_ns(day, RTH_CLOSE, self.tz), closed)
         return opened, closed, rth_open, rth_close

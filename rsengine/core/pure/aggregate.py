@@ -274,14 +274,31 @@ class BarAggregator:
     # -- internals --------------------------------------------------------------
 
     _STATE = (
-        "_seg", "_has_bar", "_b_open", "_b_close", "_b_seg", "_o", "_h", "_l", "_c", "_vol",
-        "_pv", "_n", "_last_close", "_last_seg", "_last_price", "late_count", "off_session_count",
+        "_seg",
+        "_has_bar",
+        "_b_open",
+        "_b_close",
+        "_b_seg",
+        "_o",
+        "_h",
+        "_l",
+        "_c",
+        "_vol",
+        "_pv",
+        "_n",
+        "_last_close",
+        "_last_seg",
+        "_last_price",
+        "late_count",
+        "off_session_count",
     )
 
     def _save(self):
         """Everything a batch can change, so a bad batch can be undone."""
-        return {name: getattr(self, name) for name in self._STATE}, len(self._out), len(
-            self._rejected
+        return (
+            {name: getattr(self, name) for name in self._STATE},
+            len(self._out),
+            len(self._rejected),
         )
 
     def _restore(self, saved):
