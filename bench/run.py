@@ -222,47 +222,101 @@ def bench_replay(quick: bool):
     emit("replay_micros_end_to_end_vs_pandas_read", bars / t_engine, label, bars / t_read)
 
 
-def bench_analytics(quick: bool):
-    """All 5-minute micros sessions with every measure, regime and context signal
-    (configs/replay-micros.yaml without its output), against the same replay
-    with only ``rs``."""
-    import os
-    from pathlib import Path
+class _NoOpSetup:
+    """What docs/plugins.md shows first: a setup with only ``evaluate``."""
 
-    import yaml
+    def __init__(self, settings, context):
+        pass
 
-    from rsengine.config import Config
-    from rsengine.runner import build_engine
+    def evaluate(self, slice, state):
+        return []
 
-    root = Path(__file__).resolve().parents[1]
-    data = Path(os.environ.get("RSENGINE_DATA_DIR", root.parent / "shared" / "data"))
-    if not (data / "databento-micro-5m").is_dir():
-        print(f"note: analytics benchmark skipped, no data in {data}", file=sys.stderr)
-        return
-    tree = yaml.safe_load((root / "configs" / "replay-micros.yaml").read_text())
-    tree["outputs"] = {}  # the figure is the analytics, not the CSV writer
-    if quick:
-        tree["sources"]["csv"].update(start="2024-02-26", end="2024-03-22")
-    rs_only = {**tree, "indicators": {"rs": {}}, "setups": {}}
 
-    def replay(config_tree):
+class _NoOpPlugin:
+    from rsengine import hookimpl
+
+    @hookimpl
+    def rsengine_register_setups(self, registry):
+        registry.add("noop", _NoOpSetup, "a slice-at-a-time setup that finds nothing")
+
+
+class _MicrosReplay:
+    """configs/replay-micros.yaml without its output (the figures are the
+    analytics, not the CSV writer), run from a tree and timed."""
+
+    def __init__(self, quick: bool, what: str):
+        import os
+        from pathlib import Path
+
+        import yaml
+
+        self.root = Path(__file__).resolve().parents[1]
+        self.data = Path(os.environ.get("RSENGINE_DATA_DIR", self.root.parent / "shared" / "data"))
+        self.ok = (self.data / "databento-micro-5m").is_dir()
+        if not self.ok:
+            print(f"note: {what} benchmark skipped, no data in {self.data}", file=sys.stderr)
+            return
+        tree = yaml.safe_load((self.root / "configs" / "replay-micros.yaml").read_text())
+        tree["outputs"] = {}
+        if quick:
+            tree["sources"]["csv"].update(start="2024-02-26", end="2024-03-22")
+        self.tree = tree
+
+    def run(self, tree, plugins=()):
+        from rsengine.config import Config
+        from rsengine.runner import build_engine, plugin_manager_for
+
         config = Config.from_dict(
-            config_tree, env={"RSENGINE_DATA_DIR": str(data)}, base_dir=root / "configs"
+            tree, env={"RSENGINE_DATA_DIR": str(self.data)}, base_dir=self.root / "configs"
         )
-        engine = build_engine(config)
+        pm = plugin_manager_for(config)
+        for plugin in plugins:
+            pm.register(plugin, name=type(plugin).__name__)
+        engine = build_engine(config, pm=pm)
         start = time.perf_counter()
         summary = engine.run()
         return summary, time.perf_counter() - start
 
+    def best_of_pairs(self, repeats, base, other):
+        """Best times of ``base`` and ``other`` (thunks), run alternately so a
+        busy moment hits both alike."""
+        runs = [(base(), other()) for _ in range(repeats)]
+        return min((r[0] for r in runs), key=lambda r: r[1]), min(
+            (r[1] for r in runs), key=lambda r: r[1]
+        )
+
+
+def bench_analytics(quick: bool):
+    """All 5-minute micros sessions with every measure, regime and context signal,
+    against the same replay with only ``rs``."""
+    replay = _MicrosReplay(quick, "analytics")
+    if not replay.ok:
+        return
+    tree = replay.tree
+    rs_only = {**tree, "indicators": {"rs": {}}, "setups": {}}
     # rs-only first: it also builds the exchange calendar's years, which the
     # process caches, so neither figure includes that one-off start-up cost.
-    # Best of three, alternating, so a busy moment hits both alike.
-    runs = [(replay(rs_only), replay(tree)) for _ in range(1 if quick else 3)]
-    base, t_base = min((r[0] for r in runs), key=lambda r: r[1])
-    full, t_full = min((r[1] for r in runs), key=lambda r: r[1])
+    (base, t_base), (full, t_full) = replay.best_of_pairs(
+        1 if quick else 3, lambda: replay.run(rs_only), lambda: replay.run(tree)
+    )
     names = ", ".join([*tree["indicators"], *tree.get("setups", {})])
     label = f"bars/s ({full.sessions} sessions, {full.bars:,} bars; {names})"
     emit("replay_micros_all_measures_vs_rs_only", full.bars / t_full, label, base.bars / t_base)
+
+
+def bench_per_slice_plugin(quick: bool):
+    """The same analytics replay with a no-op slice-at-a-time setup beside the
+    built-ins, against the replay without it (target: ratio 0.8 or more)."""
+    replay = _MicrosReplay(quick, "per-slice")
+    if not replay.ok:
+        return
+    tree = replay.tree
+    with_noop = {**tree, "setups": {**tree.get("setups", {}), "noop": {}}}
+    (base, t_base), (mixed, t_mixed) = replay.best_of_pairs(
+        1 if quick else 3, lambda: replay.run(tree), lambda: replay.run(with_noop, [_NoOpPlugin()])
+    )
+    label = f"bars/s ({mixed.bars:,} bars, every measure + a no-op evaluate() setup; target 0.8)"
+    emit("replay_with_per_slice_setup_vs_without", mixed.bars / t_mixed, label, base.bars / t_base)
 
 
 def main(argv=None):
@@ -278,11 +332,13 @@ def main(argv=None):
         bench_rings(10_000, 8, repeats=1)
         bench_replay(quick=True)
         bench_analytics(quick=True)
+        bench_per_slice_plugin(quick=True)
     else:
         bench_aggregation(5_000_000, repeats=3)
         bench_rings(100_000, 8, repeats=1)
         bench_replay(quick=False)
         bench_analytics(quick=False)
+        bench_per_slice_plugin(quick=False)
 
 
 if __name__ == "__main__":

@@ -25,13 +25,18 @@ from .bars import TimeBars
 from .core import BarRing, Bars, SliceAssembler, SliceBatch
 from .market_view import last_present
 from .model import BarChunk, Signal, TradeChunk
+from .per_slice import RingsAsOf, RowValues, bars_after, stack_rows
 from .plugins import call_each
 from .sessions import SessionBounds, split_sessions
 from .settlement import SessionCloses, SettlementTracker
 
 log = structlog.get_logger("rsengine.engine")
 END_OF_TIME = 2**63 - 1
-RING_CAPACITY = 4096
+RING_CAPACITY = 4096  # bars every component can read back in state.rings
+# Rows per batch while slice-at-a-time components run beside batch ones: the
+# rings hold this many bars more than RING_CAPACITY, so that each slice still
+# sees RING_CAPACITY bars of history ending at itself.
+ROWS_PER_WALKED_BATCH = 1024
 
 
 class PluginFailure(RuntimeError):
@@ -171,10 +176,13 @@ class Engine:
         self.setups = setups
         self.outputs = outputs
         self.assembler = SliceAssembler(list(self.symbols), config.run.grace_ns)
+        self._walked = self._slice_at_a_time()
+        self.row_by_row = any(self._walked.values())
+        ring_capacity = RING_CAPACITY + (ROWS_PER_WALKED_BATCH if self.row_by_row else 0)
         tz = config.session.timezone
         self.state = MarketState(
             symbols=self.symbols,
-            rings={s: BarRing(RING_CAPACITY) for s in self.symbols},
+            rings={s: BarRing(ring_capacity) for s in self.symbols},
             closes={s: SessionCloses(feeds[s].settlement, tz) for s in self.symbols},
             config=config,
             daily={s: DailyBars() for s in self.symbols},
@@ -191,21 +199,21 @@ class Engine:
         self._disabled: set[str] = set()
         self._bounds = SessionBounds(config.session.calendar, tz)
         self._day = _SessionOHLCV(len(self.symbols))
-        self.row_by_row = self._needs_rows()
+        # most rows per component call (None: whatever the assembler gives)
+        self.batch_rows = ROWS_PER_WALKED_BATCH if self.row_by_row else None
         self.latest: dict = {}  # name -> (symbols,) last value (for the market view)
         self.track_latest = False
 
-    def _needs_rows(self) -> bool:
-        """Slice by slice when a component has no batch method or a plugin
-        watches every slice; batches of many slices otherwise (same results)."""
-        batch_methods = (
-            (self.indicators, "update_batch"),
-            (self.setups, "evaluate_batch"),
-            (self.outputs, "on_batch"),
-        )
-        if any(not hasattr(obj, m) for group, m in batch_methods for _, _, obj in group):
-            return True
-        return bool(self.pm.hook.rsengine_slice_closed.get_hookimpls())
+    def _slice_at_a_time(self) -> dict:
+        """Which parts want one slice at a time: components without a batch
+        method, and plugins watching every slice. Only they walk the rows of
+        a batch; everything else takes the batch whole (same results)."""
+        return {
+            "indicators": any(not hasattr(o, "update_batch") for _, _, o in self.indicators),
+            "setups": any(not hasattr(o, "evaluate_batch") for _, _, o in self.setups),
+            "outputs": any(not hasattr(o, "on_batch") for _, _, o in self.outputs),
+            "hook": bool(self.pm.hook.rsengine_slice_closed.get_hookimpls()),
+        }
 
     # -- running ---------------------------------------------------------------
 
@@ -332,11 +340,9 @@ class Engine:
         for lo, hi, day in split_sessions(batch.ts_close, self._tz):
             part = batch if (lo, hi) == (0, len(batch)) else batch.rows(lo, hi)
             self._enter_session(day)
-            if self.row_by_row:
-                for j in range(len(part)):
-                    self._process(part.rows(j, j + 1))
-            else:
-                self._process(part)
+            step = self.batch_rows or len(part)
+            for start in range(0, len(part), step):
+                self._process(part if step == len(part) else part.rows(start, start + step))
 
     def _enter_session(self, day) -> None:
         date = day.isoformat()
@@ -380,55 +386,81 @@ class Engine:
 
         values: dict = {}
         self.state.values = values
+        after = bars_after(batch.present) if self.row_by_row else None
         for name, plugin, indicator in self._active(self.indicators):
-            result = self._call(plugin, f"indicator {name}", self._indicate, indicator, batch)
+            where = f"indicator {name}"
+            if hasattr(indicator, "update_batch"):
+                result = self._call(plugin, where, indicator.update_batch, batch, self.state)
+            else:
+                rows = self._each_slice(plugin, where, indicator.update, batch, after)
+                rows += [None] * (len(batch) - len(rows))  # disabled on the way
+                result = stack_rows([r or {} for r in rows])
             if result:
                 values.update(result)
         if self.track_latest:
             last_present(batch, values, self.latest)
         signals: list[Signal] = []
         for name, plugin, setup in self._active(self.setups):
-            found = self._call(plugin, f"setup {name}", self._evaluate, setup, batch)
-            signals.extend(found or ())
+            where = f"setup {name}"
+            if hasattr(setup, "evaluate_batch"):
+                found = self._call(plugin, where, setup.evaluate_batch, batch, self.state)
+                signals.extend(found or ())
+            else:
+                for found in self._each_slice(plugin, where, setup.evaluate, batch, after):
+                    signals.extend(found or ())
         signals.sort(key=lambda sig: sig.ts_close)  # stable: setups keep their order
         for name, plugin, output in self._active(self.outputs):
             if hasattr(output, "on_batch"):
                 self._call(plugin, f"output {name}", output.on_batch, batch, values)
-            else:
-                self._call(plugin, f"output {name}", output.on_slice, batch.row(0), _row(values))
-        if self.row_by_row:
-            self._hook(
-                "rsengine_slice_closed", engine=self, slice=batch.row(0), values=_row(values)
-            )
-        for signal in signals:
-            self.summary.signals += 1
-            self.summary.signals_by_name[signal.name] = (
-                self.summary.signals_by_name.get(signal.name, 0) + 1
-            )
-            for name, plugin, output in self._active(self.outputs):
-                self._call(plugin, f"output {name}", output.on_signal, signal)
-            self._hook("rsengine_signal_emitted", engine=self, signal=signal)
+        if self._walked["outputs"] or self._walked["hook"]:
+            self._deliver_slice_by_slice(batch, values, signals)
+        else:
+            for signal in signals:
+                self._emit(signal)
 
-    def _indicate(self, indicator, batch: SliceBatch) -> dict:
-        if hasattr(indicator, "update_batch"):
-            return indicator.update_batch(batch, self.state)
-        result = self._one_slice(indicator.update, batch) or {}
-        return {name: np.asarray(v)[None, ...] for name, v in result.items()}
-
-    def _evaluate(self, setup, batch: SliceBatch) -> list:
-        if hasattr(setup, "evaluate_batch"):
-            return setup.evaluate_batch(batch, self.state)
-        return self._one_slice(setup.evaluate, batch)
-
-    def _one_slice(self, method, batch: SliceBatch):
-        """A slice-at-a-time component (row_by_row is on): it gets the slice and
-        sees the values as (symbols,) arrays."""
-        batch_values = self.state.values
-        self.state.values = _row(batch_values)
+    def _each_slice(self, plugin, where, method, batch: SliceBatch, after) -> list:
+        """Calls a slice-at-a-time method on each row, with ``state.values``
+        and ``state.rings`` as they were at that slice; stops for a plugin
+        disabled on the way."""
+        state = self.state
+        values, rings = state.values, state.rings
+        results = []
         try:
-            return method(batch.row(0), self.state)
+            for j in range(len(batch)):
+                state.values = RowValues(values, j)
+                state.rings = RingsAsOf(rings, after, j, self._index, RING_CAPACITY)
+                results.append(self._call(plugin, where, method, batch.row(j), state))
+                if plugin in self._disabled:
+                    break
         finally:
-            self.state.values = batch_values
+            state.values, state.rings = values, rings
+        return results
+
+    def _deliver_slice_by_slice(self, batch: SliceBatch, values: dict, signals: list) -> None:
+        """Slice-at-a-time outputs and ``rsengine_slice_closed`` get each row,
+        and each signal follows the row it closed at, as if the engine had
+        gone slice by slice."""
+        at = np.searchsorted(batch.ts_close, [s.ts_close for s in signals])
+        next_signal = 0
+        for j in range(len(batch)):
+            row, row_values = batch.row(j), RowValues(values, j)
+            for name, plugin, output in self._active(self.outputs):
+                if not hasattr(output, "on_batch"):
+                    self._call(plugin, f"output {name}", output.on_slice, row, row_values)
+            if self._walked["hook"]:
+                self._hook("rsengine_slice_closed", engine=self, slice=row, values=row_values)
+            while next_signal < len(signals) and (at[next_signal] <= j or j == len(batch) - 1):
+                self._emit(signals[next_signal])
+                next_signal += 1
+
+    def _emit(self, signal: Signal) -> None:
+        self.summary.signals += 1
+        self.summary.signals_by_name[signal.name] = (
+            self.summary.signals_by_name.get(signal.name, 0) + 1
+        )
+        for name, plugin, output in self._active(self.outputs):
+            self._call(plugin, f"output {name}", output.on_signal, signal)
+        self._hook("rsengine_signal_emitted", engine=self, signal=signal)
 
     def _finish_run(self) -> None:
         for feed in self.feeds.values():
@@ -477,11 +509,6 @@ class Engine:
 
     def _hook(self, name: str, **kwargs) -> None:
         call_each(self.pm, name, kwargs, on_error=self._fail, skip=self._disabled)
-
-
-def _row(values: dict) -> dict:
-    """The first row of every batch column (a 1-row batch as one slice's values)."""
-    return {name: v[0] for name, v in values.items()}
 
 
 def _column_bars(batch: SliceBatch, i: int, rows: np.ndarray) -> Bars:

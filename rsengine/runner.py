@@ -9,6 +9,7 @@ import structlog
 from .bars import TimeBars
 from .config import COMPONENT_SECTIONS, Config, ConfigError, check_component_names
 from .engine import ComponentContext, Engine, InstrumentFeed, PluginFailure
+from .ordering import OrderError, check_reads, order_indicators, providers
 from .plugins import call_each, collect_registries, make_plugin_manager
 from .settlement import SettlementTracker
 
@@ -32,6 +33,26 @@ def _refuse(plugin: str, hook: str, exc: Exception):
     if isinstance(exc, ConfigError):
         raise exc
     raise PluginFailure(plugin, hook, exc) from exc
+
+
+def _in_dependency_order(config: Config, indicators: list) -> list:
+    """The indicators with each provider ahead of its readers; a setup's
+    required columns are checked once the setups are built."""
+    try:
+        return order_indicators(indicators)
+    except OrderError as exc:
+        raise _order_error(config, "indicators", exc) from None
+
+
+def _check_setup_reads(config: Config, indicators: list, setups: list) -> None:
+    try:
+        check_reads("setup", setups, providers(indicators))
+    except OrderError as exc:
+        raise _order_error(config, "setups", exc) from None
+
+
+def _order_error(config: Config, kind: str, exc: OrderError) -> ConfigError:
+    return config.components(kind)[exc.name].error((), str(exc))
 
 
 def data_labels(sources) -> tuple:
@@ -96,6 +117,9 @@ def build_engine(config: Config, pm=None, watchers=()) -> Engine:
             built[kind].append((name, entry.plugin, obj))
             if kind == "indicators":
                 columns.extend(getattr(obj, "columns", ()))
+        if kind == "indicators":
+            built[kind] = _in_dependency_order(config, built[kind])
+    _check_setup_reads(config, built["indicators"], built["setups"])
     if config.run.mode == "live":
         replay_only = [name for name, _, src in built["sources"] if not hasattr(src, "start_live")]
         if replay_only:

@@ -219,6 +219,7 @@ class ContextSignals:
     """The ``context`` setup (see the module docstring)."""
 
     SETTINGS = tuple(DEFAULTS)
+    reads = ("rs_pct",)
 
     def __init__(self, settings: dict, context):
         s = check_settings(settings, DEFAULTS)

@@ -85,6 +85,7 @@ class GroupMeasures:
         s = check_settings(settings, DEFAULTS)
         self.mode = choice_setting("mode", s["mode"], MODES)
         self.source = MODES[self.mode]
+        self.reads = tuple(dict.fromkeys(("rs_pct", self.source)))
         self.momentum_bars = count_setting("momentum_bars", s["momentum_bars"])
         z_sessions = count_setting("z_history_sessions", s["z_history_sessions"])
         corr_sessions = count_setting("corr_sessions", s["corr_sessions"])
@@ -174,11 +175,11 @@ class GroupMeasures:
     def update_batch(self, batch, state) -> dict:
         values = state.values
         if "rs_pct" not in values:
-            raise ValueError("indicator group needs rs_pct: configure the rs indicator before it")
+            raise ValueError("indicator group needs rs_pct: configure the rs indicator")
         if self.source not in values:
             raise ValueError(
                 f"indicator group (mode {self.mode}) needs {self.source}: "
-                "configure the measures indicator before it"
+                "configure the measures indicator"
             )
         if tuple(state.group) != self.group:
             raise ValueError(f"group columns {tuple(state.group)} differ from {self.group}")

@@ -93,6 +93,7 @@ def _minutes(name: str, value) -> int:
 
 class Measures:
     columns = COLUMNS
+    reads_optional = ("rs_pct",)  # rs_norm when rs is configured
     SETTINGS = tuple(DEFAULTS)
 
     def __init__(self, settings: dict, context):

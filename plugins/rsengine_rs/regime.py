@@ -189,6 +189,11 @@ class Regime:
         if "ES" in self.names and "NQ" in self.names:
             a, b = sorted((self.names.index("ES"), self.names.index("NQ")))
             self.corr_name = f"corr_{self.names[a].lower()}_{self.names[b].lower()}"
+        # each rule runs when its inputs are configured (see "Missing inputs")
+        self.reads_optional = (
+            *((self.corr_name,) if self.corr_name else ()),
+            "vwap20", "vol_expanding", "or_high", "or_low", "atr", "lead",
+        )  # fmt: skip
 
         self.persist_ns = parse_bar_size(s["persistence_bar"])
         if self.persist_ns % int(context.bar_ns):

@@ -141,3 +141,69 @@ def test_market_view_per_slice_goes_slice_by_slice_and_prints_every_slice():
     summary = engine.run()
     assert engine.row_by_row
     assert out.getvalue().count("-- market ") == summary.slices > 200
+
+
+class SliceProbe:
+    """A setup with only ``evaluate``: notes what it sees of each slice."""
+
+    columns_seen = ("rs_pct", "lead", "regime")
+
+    def __init__(self, seen: list, lengths: list):
+        self.seen, self.lengths = seen, lengths
+
+    def evaluate(self, slice, state):
+        ring = state.rings["NQ"]
+        values = {name: np.asarray(state.values[name]).tolist() for name in self.columns_seen}
+        tail = ring.column("close")[-3:].tolist() if len(ring) >= 3 else []
+        # repr: NaN compares equal to NaN as text
+        self.seen.append(repr((slice.ts_close, slice.close.tolist(), len(ring), tail, values)))
+        self.lengths.append(len(ring))
+        return []
+
+
+def probed_analytics_run(tmp_path, name, batch_rows=None, probe=True):
+    """The built-in analytics over 16 simulated sessions (more bars than a
+    ring holds), optionally beside the slice-at-a-time probe."""
+    seen: list = []
+    lengths: list = []
+
+    class Plugin:
+        @hookimpl
+        def rsengine_register_setups(self, registry):
+            registry.add("probe", lambda s, c: SliceProbe(seen, lengths), "notes slices")
+
+    tree = {
+        **DEMO_DAYS,
+        "sources": {"sim": {"seed": 5, "days": 16}},
+        "indicators": {"rs": {}, "measures": {}, "group": {}, "regime": {}},
+        "setups": {"context": {}, **({"probe": {}} if probe else {})},
+        "outputs": {"record": {"dir": str(tmp_path / name)}},
+    }
+    config = Config.from_dict(tree)
+    from rsengine.runner import plugin_manager_for
+
+    pm = plugin_manager_for(config)
+    pm.register(Plugin(), name="probe-plugin")
+    engine = build_engine(config, pm=pm)
+    if batch_rows:
+        engine.batch_rows = batch_rows
+    summary = engine.run()
+    out = tmp_path / name
+    engine.ring_lengths = lengths
+    journal = (out / "signals.jsonl").read_bytes(), (out / "bars.csv").read_bytes()
+    return engine, summary, seen, *journal
+
+
+def test_a_slice_at_a_time_setup_sees_what_it_saw_when_everything_went_slice_by_slice(tmp_path):
+    mixed, _, seen, signals, bars = probed_analytics_run(tmp_path, "mixed")
+    assert mixed.row_by_row and mixed.batch_rows > 1
+    # the reference: every component one slice at a time, as the engine used to run
+    _, _, seen_one, signals_one, bars_one = probed_analytics_run(tmp_path, "one", batch_rows=1)
+    assert len(seen) == len(seen_one) > 16 * 270
+    assert seen == seen_one
+    assert max(mixed.ring_lengths) == 4096  # the ring is full, and no fuller
+    assert signals == signals_one and bars == bars_one
+    # and the built-ins alone, whole batches, give the same journal
+    alone, _, _, signals_alone, bars_alone = probed_analytics_run(tmp_path, "alone", probe=False)
+    assert not alone.row_by_row
+    assert signals_alone == signals and bars_alone == bars

@@ -251,12 +251,27 @@ def test_slice_closed_fires_once_per_slice_with_engine_slice_and_values(probed):
         )
 
 
+def _stamp(what, payload):
+    if what in ("on_slice", "slice_closed"):
+        return payload["slice"].ts_close
+    return payload["ts_close"]
+
+
+def test_each_slice_at_a_time_part_sees_every_slice_once_in_order(probed):
+    _, events = probed
+    for part in ("indicator", "setup", "on_slice", "slice_closed"):
+        assert [_stamp(w, p) for _, w, p in events if w == part] == EXPECTED_CLOSES, part
+
+
 def test_slice_closed_comes_after_indicators_setups_and_outputs_of_its_slice(probed):
     _, events = probed
-    per_slice = [
-        what for _, what, _ in events if what in ("indicator", "setup", "on_slice", "slice_closed")
-    ]
-    assert per_slice == ["indicator", "setup", "on_slice", "slice_closed"] * 6
+    seen: dict = {}
+    for _, what, payload in events:
+        if what in ("indicator", "setup", "on_slice"):
+            seen.setdefault(_stamp(what, payload), []).append(what)
+        elif what == "slice_closed":
+            assert seen.pop(payload["slice"].ts_close) == ["indicator", "setup", "on_slice"]
+    assert not seen
 
 
 def test_slice_closed_fires_once_per_slice_never_per_trade(rsengine_harness):
@@ -415,8 +430,10 @@ def test_stop_processes_no_slice_after_the_failing_one(rsengine_harness):
             trades=two_sessions(),
             plugins=plugins,
         )
-    assert len(of(events, "watch", "slice_closed")) == 1
-    assert len(of(events, "watch", "on_slice")) == 1
+    # the batch holding the failing slice is not delivered; nothing after it is
+    for event in ("slice_closed", "on_slice"):
+        delivered = [p["slice"].ts_close for p in of(events, "watch", event)]
+        assert delivered == EXPECTED_CLOSES[: len(delivered)] and len(delivered) <= 1
 
 
 def test_stop_still_closes_outputs_and_reports_run_finished_with_the_failure(rsengine_harness):
@@ -453,7 +470,9 @@ def test_disabled_plugin_gets_no_call_after_its_failure(rsengine_harness, fail, 
 @pytest.mark.parametrize(("fail", "at"), DISABLE_POINTS, ids=DISABLE_IDS)
 def test_other_plugins_get_every_call_exactly_once_when_one_is_disabled(rsengine_harness, fail, at):
     run, events = run_with_boom(rsengine_harness, "disable", fail, at)
-    emitted = [p["signal"].id for who, what, p in events if what == "emit"]
+    signals = [p["signal"] for who, what, p in events if what == "emit"]
+    # delivered in time order, setups in their configured order within a slice
+    emitted = [s.id for s in sorted(signals, key=lambda s: s.ts_close)]
     assert len(emitted) == len(set(emitted)) == run.summary.signals
     assert len(of(events, "watch", "emit")) == 6  # watch's setup saw every slice
 
