@@ -1188,7 +1188,8 @@ class _Builder:
 
     def group(self, tree: dict, instruments: dict, broken: set) -> tuple[str, ...] | None:
         path = ("group",)
-        group = self.convert(_text_list, tree.get("group", DEFAULT_GROUP), path)
+        default = DEFAULT_GROUP if len(instruments) != 1 else tuple(instruments)
+        group = self.convert(_text_list, tree.get("group", default), path)
         if group is _BAD:
             return None
         standing = {i.stands_for: s for s, i in instruments.items() if i.stands_for}
@@ -1227,10 +1228,8 @@ class _Builder:
                 )
                 ok = False
             seen.add(member)
-        if ok and len(group) < 2:
-            self.error(
-                path, f"the group needs at least two instruments to compare, got {len(group)}"
-            )
+        if ok and not group:
+            self.error(path, "the group is empty: name at least one configured instrument")
             ok = False
         return group if ok else None
 

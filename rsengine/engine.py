@@ -235,6 +235,7 @@ class Engine:
     def _replay(self, paced: bool) -> None:
         heap: list = []
         streams: dict[str, Iterator] = {}
+        source_of: dict[str, str] = {}
         for name, plugin, source in self.sources:
             for symbol, stream in self._call(
                 plugin, f"source {name}.streams", source.streams
@@ -246,15 +247,14 @@ class Engine:
                 if symbol in streams:
                     raise ValueError(f"two sources deliver {symbol!r}")
                 streams[symbol] = iter(stream)
+                source_of[symbol] = name
         order = {s: k for k, s in enumerate(self.symbols)}
-        for symbol, stream in streams.items():
-            self._push_next(heap, symbol, stream, order)
         for symbol in self.symbols:
-            if symbol not in streams:
-                self.summary.notes.append(
-                    f"no source delivers {symbol}: it is missing in every slice"
-                )
-                self.assembler.mark_through(self._index[symbol], END_OF_TIME)
+            if symbol not in streams:  # e.g. a test feeding some instruments only
+                self._without_data(symbol, f"no source delivers {symbol}", fatal=False)
+            elif self._push_next(heap, symbol, streams[symbol], order) is None:
+                what = f"source {source_of[symbol]!r} delivers no data for {symbol}"
+                self._without_data(symbol, what, fatal=symbol in self.config.group_symbols)
         pacer = _Pacer(self.config.run.speed) if paced else None
         while heap:
             first_ts, _, symbol, chunk = heapq.heappop(heap)
@@ -310,6 +310,18 @@ class Engine:
         for symbol, feed in self.feeds.items():
             self._push_bars(symbol, feed.bars.finish())
         self._on_batch(self._poll(None, final=True))
+
+    def _without_data(self, symbol: str, what: str, fatal: bool) -> None:
+        """An instrument no data will come for: a warning, or an error (a
+        group member with an empty source)."""
+        if fatal:
+            raise ValueError(
+                f"{what}, a member of the group: nothing to compare it by (an empty or "
+                "header-only file, or no data inside the start/end window?)"
+            )
+        log.warning("instrument without data", instrument=symbol, detail=what)
+        self.summary.notes.append(f"{what}: it is missing in every slice")
+        self.assembler.mark_through(self._index[symbol], END_OF_TIME)
 
     @staticmethod
     def _push_next(heap, symbol, stream, order):

@@ -72,8 +72,14 @@ def bars_per_session(bar_ns: int) -> int:
 
 
 def group_layout(context) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """Column indices and group names of the members, from the config."""
+    """Column indices and group names of the members, from the config; a
+    comparison needs two of them."""
     config = context.config
+    if len(config.group) < 2:
+        raise ValueError(
+            f"compares the group's members, and the group has {len(config.group)} "
+            f"({', '.join(config.group)}): configure at least two in `group:`"
+        )
     symbols = tuple(context.symbols)
     return tuple(symbols.index(s) for s in config.group_symbols), tuple(config.group)
 

@@ -478,9 +478,9 @@ def test_group_member_given_twice_is_an_error():
     assert (path, message) == ("group[2]", "'ES' is in the group twice")
 
 
-def test_group_of_one_is_an_error():
-    message = only_problem("group: [ES]\ninstruments: {ES: {}}")[3]
-    assert "at least two instruments" in message
+def test_an_empty_group_is_an_error():
+    message = only_problem("group: []\ninstruments: {ES: {}}")[3]
+    assert "the group is empty" in message
 
 
 def test_component_settings_that_are_not_a_mapping_are_an_error():
