@@ -811,6 +811,11 @@ class _Tree:
         except yaml.constructor.ConstructorError as exc:
             self.error(_mark(self.file, node.start_mark), path, f"{exc.problem}")
             return None
+        except ValueError as exc:  # e.g. a date YAML reads as one: 2024-13-01
+            what = "date" if node.tag.endswith(":timestamp") else "value"
+            self.error(_mark(self.file, node.start_mark), path,
+                       f"{node.value!r} is not a valid {what} ({exc})")
+            return None
         if node.style is None and isinstance(node.value, str):
             self.smap.raw[path] = node.value
         if isinstance(value, str) and self.env is not None:

@@ -10,13 +10,14 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import attrs
 import numpy as np
 
 import rsengine
 from rsengine.model import BarChunk, TradeChunk
 from rsengine.sessions import parse_bar_size
 
-from .reader import CsvLayout, read
+from .reader import DUPLICATES, PRESETS, CsvLayout, _closest, read
 
 
 def session_bound(value, tz: str, opening: bool):
@@ -48,73 +49,151 @@ def rsengine_register_sources(registry):
 
 
 class CsvSource:
-    """Source ``csv``.
+    """Source ``csv`` (settings in docs/csv.md).
 
-    Settings: ``on_bad_row`` (stop | skip), ``chunk_rows`` (8192), ``start`` and
-    ``end`` (optional session dates: only rows of sessions from ``start`` through
-    ``end`` are used, the rest are read past and not counted as bad) and
-    ``instruments``: symbol -> ``files`` (a path or list, read in order,
-    relative to the config file), ``layout`` (a preset name, or a mapping of
-    layout fields with an optional ``preset`` to start from) and, for bars,
-    ``bar`` (the input bar size, e.g. ``5min``).
+    Settings: ``on_bad_row`` (stop | skip), ``duplicates`` (error | drop: a bar
+    that repeats its stamp; drop drops identical repeats), ``chunk_rows``
+    (8192), ``start`` and ``end`` (optional session dates: only rows of
+    sessions from ``start`` through ``end`` are used, the rest are read past
+    and not counted as bad) and ``instruments``: symbol -> ``files`` (a path or
+    list, read in order, relative to the config file), ``layout`` (a preset
+    name, or a mapping of layout fields with an optional ``preset`` to start
+    from) and, for bars, ``bar`` (the input bar size, e.g. ``5min``).
+
+    Every settings problem is raised here, before the run starts, pointing at
+    its key in the YAML file.
     """
 
-    SETTINGS = ("on_bad_row", "chunk_rows", "start", "end", "instruments")
+    SETTINGS = ("on_bad_row", "duplicates", "chunk_rows", "start", "end", "instruments")
     ITEM = ("files", "layout", "bar")
 
     def __init__(self, settings: dict, context):
+        self.context = context
         unknown = set(settings) - set(self.SETTINGS)
         if unknown:
-            raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {list(self.SETTINGS)}")
-        self.on_bad_row = settings.get("on_bad_row", "stop")
-        if self.on_bad_row not in ("stop", "skip"):
-            raise ValueError(f"on_bad_row {self.on_bad_row!r} is not one of stop, skip")
-        self.chunk_rows = int(settings.get("chunk_rows", 8192))
+            name = sorted(unknown)[0]
+            raise self._refuse(name, f"unknown setting{_closest(name, self.SETTINGS)}"
+                                     f" (settings: {', '.join(self.SETTINGS)})")
+        self.on_bad_row = self._choice(settings, "on_bad_row", ("stop", "skip"))
+        self.duplicates = self._choice(settings, "duplicates", DUPLICATES)
+        self.chunk_rows = settings.get("chunk_rows", 8192)
+        if isinstance(self.chunk_rows, bool) or not isinstance(self.chunk_rows, int) \
+                or self.chunk_rows < 1:
+            raise self._refuse("chunk_rows", f"{self.chunk_rows!r} is not a whole number >= 1")
         tz = context.config.session.timezone
-        self.window = (
-            session_bound(settings.get("start"), tz, opening=True),
-            session_bound(settings.get("end"), tz, opening=False),
-        )
+        self.window = tuple(self._bound(settings, key, tz) for key in ("start", "end"))
+        if None not in self.window and self.window[0] >= self.window[1]:
+            raise self._refuse("end", f"{settings['end']} is before start {settings['start']}")
         base = Path(getattr(context.config, "base_dir", None) or ".")
-        self.items = {}
-        for symbol, item in (settings.get("instruments") or {}).items():
-            if symbol not in context.symbols:
-                raise ValueError(f"instruments.{symbol}: not a configured instrument")
-            unknown = set(item) - set(self.ITEM)
-            if unknown:
-                raise ValueError(f"instruments.{symbol}: unknown key(s) {sorted(unknown)}")
-            files = item.get("files")
-            files = [files] if isinstance(files, str) else list(files or ())
-            if not files:
-                raise ValueError(f"instruments.{symbol}.files: give at least one file")
-            layout = item.get("layout")
-            if isinstance(layout, str):
-                layout = CsvLayout.preset(layout)
-            elif isinstance(layout, dict):
-                fields = dict(layout)
-                preset = fields.pop("preset", None)
-                layout = CsvLayout.preset(preset, **fields) if preset else CsvLayout(**fields)
-            else:
-                raise ValueError(f"instruments.{symbol}.layout: a preset name or a mapping")
-            bar_ns = parse_bar_size(item["bar"]) if item.get("bar") else 0
-            if layout.kind == "bars" and not bar_ns:
-                raise ValueError(f"instruments.{symbol}.bar: bars need their size, e.g. 5min")
-            paths = [p if Path(p).is_absolute() else base / p for p in files]
-            for path in paths:
-                if not Path(path).is_file():
-                    raise ValueError(f"instruments.{symbol}.files: {path} does not exist")
-            self.items[symbol] = (paths, layout, bar_ns)
+        self.items = {
+            symbol: self._item(symbol, item, base)
+            for symbol, item in (settings.get("instruments") or {}).items()
+        }
         self.readers = []
+
+    def _refuse(self, key, message: str) -> Exception:
+        """A ConfigError at settings ``key`` (a name or a tuple path)."""
+        key = (key,) if isinstance(key, str) else tuple(key)
+        component = getattr(self.context, "component", None)
+        if component is not None:
+            return component.error(key, message)
+        return ValueError(f"{'.'.join(map(str, key))}: {message}")
+
+    def _choice(self, settings, key, choices):
+        value = settings.get(key, choices[0])
+        if value not in choices:
+            raise self._refuse(key, f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    def _bound(self, settings, key, tz):
+        value = settings.get(key)
+        try:
+            return session_bound(value, tz, opening=key == "start")
+        except (TypeError, ValueError) as exc:
+            raise self._refuse(key, f"{value!r} is not a session date YYYY-MM-DD ({exc})") \
+                from None
+
+    def _item(self, symbol, item, base):
+        at = ("instruments", symbol)
+        if symbol not in self.context.symbols:
+            raise self._refuse(at, "not a configured instrument (instruments:"
+                                   f" {', '.join(self.context.symbols)})")
+        if not isinstance(item, dict):
+            raise self._refuse(at, "expected a mapping with files, layout and bar")
+        unknown = set(item) - set(self.ITEM)
+        if unknown:
+            name = sorted(unknown)[0]
+            raise self._refuse((*at, name), f"unknown key{_closest(name, self.ITEM)}"
+                                            f" (keys: {', '.join(self.ITEM)})")
+        layout = self._layout(item.get("layout"), (*at, "layout"))
+        bar_ns = 0
+        if item.get("bar"):
+            try:
+                bar_ns = parse_bar_size(item["bar"])
+            except ValueError as exc:
+                raise self._refuse((*at, "bar"), str(exc)) from None
+        if layout.kind == "bars" and not bar_ns:
+            raise self._refuse(at, "bars need their size: add bar, e.g. bar: 5min")
+        return self._files(item.get("files"), (*at, "files"), base), layout, bar_ns
+
+    def _files(self, files, at, base) -> list:
+        keys = [at] if isinstance(files, str) else [(*at, i) for i in range(len(files or ()))]
+        files = [files] if isinstance(files, str) else list(files or ())
+        if not files:
+            raise self._refuse(at, "give at least one file")
+        paths = []
+        for key, name in zip(keys, files, strict=True):
+            path = Path(name) if Path(name).is_absolute() else base / name
+            if path.is_dir():
+                raise self._refuse(key, f"{path} is a folder; expected a data file (list the"
+                                        " files in it, in time order)")
+            if not path.is_file():
+                raise self._refuse(key, f"{path} does not exist")
+            paths.append(path)
+        return paths
+
+    def _layout(self, layout, at) -> CsvLayout:
+        if isinstance(layout, str):
+            fields, preset, preset_at = {}, layout, at
+        elif isinstance(layout, dict):
+            fields = dict(layout)
+            preset, preset_at = fields.pop("preset", None), (*at, "preset")
+        else:
+            raise self._refuse(at, "expected a preset name or a mapping of layout fields")
+        allowed = [a.name for a in attrs.fields(CsvLayout)]
+        for name in fields:
+            if name not in allowed:
+                raise self._refuse((*at, name), f"not a layout field{_closest(name, allowed)}"
+                                                f" (fields: preset, {', '.join(allowed)})")
+        if preset is not None and preset not in PRESETS:
+            raise self._refuse(preset_at, f"no preset {preset!r}{_closest(preset, PRESETS)}"
+                                          f" (presets: {', '.join(PRESETS)})")
+        try:
+            return CsvLayout.preset(preset, **fields) if preset else CsvLayout(**fields)
+        except (TypeError, ValueError) as exc:
+            message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+            key = next((f for f in fields if message.startswith((f"{f}:", f"{f}[", f"'{f}'"))),
+                       None)
+            if key is None:
+                raise self._refuse(at, message) from None
+            raise self._refuse((*at, key), message.removeprefix(f"{key}: ")) from None
+
 
     @property
     def bad_rows(self) -> int:
         return sum(r.stats.skipped for r in self.readers)
 
+    @property
+    def duplicates_dropped(self) -> int:
+        """Identical repeated bars dropped (``duplicates: drop``)."""
+        return sum(r.stats.duplicates for r in self.readers)
+
     def streams(self):
         return {symbol: self._stream(*item) for symbol, item in self.items.items()}
 
     def _stream(self, paths, layout, bar_ns):
-        reader = read([str(p) for p in paths], layout, self.chunk_rows, self.on_bad_row)
+        reader = read([str(p) for p in paths], layout, self.chunk_rows, self.on_bad_row,
+                      self.duplicates)
         self.readers.append(reader)
         lo, hi = self.window
         for chunk in reader:
@@ -130,6 +209,11 @@ class CsvSource:
                 )
                 ts_open = ts - bar_ns if chunk.stamps == "close" else ts
                 yield BarChunk(ts_open, o, h, low, c, v, bar_ns)
+        if reader.stats.duplicates:
+            self.context.log.warning(
+                "duplicate bars dropped", count=reader.stats.duplicates,
+                files=[f.path for f in reader.stats.files if f.duplicates],
+            )
 
 
 def pick(mask, *columns):

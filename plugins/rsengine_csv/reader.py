@@ -14,49 +14,67 @@ with that layout and yields :class:`Chunk` objects of parallel numpy arrays:
 - ``symbol``: an array of str when the layout maps a symbol column.
 
 Files are streamed in blocks of whole lines (4 MiB) and never loaded whole. A
-block without quote characters is split into fields and parsed with numpy,
-without a Python loop per row (the fast path); a file that uses quoting, or an
-encoding that is not ASCII compatible, goes through the :mod:`csv` module from
-the first block that needs it. Stamps are parsed vectorized for rows that share
-one shape, and row by row (with the same rules) for the rest.
+block without quote characters is split into fields with numpy, without a
+Python loop per row (the fast path); a file that uses quoting, or an encoding
+that is not ASCII compatible, goes through the :mod:`csv` module from the
+first block that needs it (both in :mod:`rsengine_csv.split`: one physical
+line is always one row). Stamps are parsed by :mod:`rsengine_csv.stamps`.
 
-Bad rows. A row is bad when it has too few fields for the mapped columns (or a
-mapped field longer than 256 characters), a stamp that does not parse (or does
-not exist, or is ambiguous, in the layout's zone), a value that is not a
-number, a non-finite price, a negative size or volume, ``high < low``, or a
-stamp earlier than the previous good row's (equal stamps are fine: ticks share
-stamps). With ``on_bad_row="stop"`` the rows before the bad one are delivered
-and then :class:`CsvFormatError` is raised, naming ``file:line:column``, the
-field, the offending text and what was expected. With ``on_bad_row="skip"``
-the row is dropped and counted in :class:`ReadStats`. Problems with a whole
-file always raise, whatever ``on_bad_row`` says: a header that lacks a mapped
-column, an empty file with a header expected, and a file whose first stamp is
-earlier than the last stamp of the file before it (files must be given in time
-order).
+Bad rows (the full list, with the limits, is in docs/csv.md). A row is bad
+when it has too few fields for the mapped columns (or a mapped field longer
+than 256 characters), bytes that are not text in the layout's encoding,
+quoting the csv module cannot read (a quote left open), a stamp that does not
+parse (or does not exist, or is ambiguous, in the layout's zone), a value that
+is not a finite number, a price not above 0 or above ``MAX_PRICE``, a negative
+size or volume or one above ``MAX_VOLUME``, ``high < low``, an open or close
+outside ``[low, high]``, a stamp earlier than the previous good row's (equal
+stamps are fine: ticks share stamps), or, for bars, the stamp of the bar
+before (see ``duplicates`` in :func:`read`). With ``on_bad_row="stop"`` the
+rows before the bad one are delivered and then :class:`CsvFormatError` is
+raised, naming ``file:line:column``, the field, the offending text and what
+was expected. With ``on_bad_row="skip"`` the row is dropped and counted in
+:class:`ReadStats`. Problems with a whole file always raise, whatever
+``on_bad_row`` says: a header that lacks a mapped column, a header row that
+parses as data, an empty file with a header expected, a file whose first
+stamp is earlier than the last stamp of the file before it (files must be
+given in time order), and a file that cannot be read to its end (truncated or
+corrupt gzip, a ``.gz`` name on plain text or the reverse, a folder).
 
 Blank lines are counted (``FileStats.blank``) and otherwise ignored; rows of
-another symbol than ``CsvLayout.symbol`` are counted as ``filtered``. Nothing
-else is dropped: ``rows == delivered + skipped + filtered`` for every file
-that was read to its end.
+another symbol than ``CsvLayout.symbol`` are counted as ``filtered``; identical
+repeated bars dropped with ``duplicates="drop"`` as ``duplicates``. Nothing
+else is dropped: ``rows == delivered + skipped + filtered + duplicates`` for
+every file that was read to its end.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
 import difflib
 import gzip
 import io
 import itertools
 import os
-import re
 import types
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import numpy as np
+
+from .split import MAX_FIELD as _MAX_FIELD
+from .split import (
+    Raw,
+    byte_of,
+    first_not_text,
+    not_text_problem,
+    split_block,
+    split_line,
+    split_text,
+)
+from .stamps import UNIX_FORMATS, Bad, StampFormat, Zone, format_ns
 
 __all__ = [
     "Chunk",
@@ -73,34 +91,36 @@ KINDS = ("trades", "bars")
 VALUE_FIELDS = {"trades": ("price", "size"), "bars": ("open", "high", "low", "close", "volume")}
 OPTIONAL_DEFAULTS = {"size": 1.0, "volume": 0.0}
 NON_NEGATIVE = ("size", "volume")
-UNIX_FORMATS = {"unix_s": 10**9, "unix_ms": 10**6, "unix_us": 10**3, "unix_ns": 1}
+PRICES = ("price", "open", "high", "low", "close")
+MAX_PRICE = 1e9  # a price above this is a bad row (index futures trade below 1e6)
+MAX_VOLUME = 1e12  # a size or volume above this is a bad row (SPY's daily volume is ~1e8)
+DUPLICATES = ("error", "drop")
 AMBIGUOUS_MODES = ("raise", "earliest", "latest", "infer")
 MAX_REASONS = 10  # skip messages kept per file
 
-NS = 10**9
-_HOUR_NS = 3600 * NS
-_EPOCH = dt.datetime(1970, 1, 1)
-_EPOCH_ORDINAL = _EPOCH.toordinal()
-_MIN_YEAR, _MAX_YEAR = 1678, 2261  # int64 ns covers 1677-09-21 .. 2262-04-11
 _INT64_MIN = np.iinfo(np.int64).min
 _BLOCK_BYTES = 1 << 22  # bytes parsed at a time on the fast path, whatever chunk_rows is
 _BATCH_LINES = 65536  # rows parsed at a time through the csv module
-_MAX_FIELD = 256  # a mapped field longer than this is a bad row (keeps batches small)
 _ASCII_COMPATIBLE = {"utf-8", "utf-8-sig", "ascii", "latin-1", "iso8859-1", "cp1252"}
-_UTC_NAMES = {"UTC", "ETC/UTC", "ETC/UCT", "UCT", "ZULU", "ETC/ZULU", "GMT", "ETC/GMT"}
 _BOM = codecs.BOM_UTF8
 _QUOTE = '"'
 
 # Bad-row kinds, as counted in FileStats.by_kind.
-FIELDS, STAMP, ZONE, NUMBER, NON_FINITE, NEGATIVE, HIGH_LOW, ORDER = (
+FIELDS, NUMBER, NON_FINITE, NEGATIVE, HIGH_LOW, ORDER = (
     "fields",
-    "stamp",
-    "zone",
     "number",
     "non_finite",
     "negative",
     "high_low",
     "order",
+)
+NON_POSITIVE, TOO_LARGE, OPEN_CLOSE, DUPLICATE, ENCODING, QUOTE = (
+    "non_positive",
+    "too_large",
+    "open_close",
+    "duplicate",
+    "encoding",
+    "quote",
 )
 
 
@@ -133,7 +153,8 @@ class FileStats:
     """What reading one file did.
 
     ``rows`` counts data rows (not the header, ``skip_rows`` or blank lines);
-    ``delivered + skipped + filtered == rows`` once the file is read to its end.
+    ``delivered + skipped + filtered + duplicates == rows`` once the file is read
+    to its end (``duplicates``: identical repeated bars dropped).
     ``by_kind`` counts skipped rows per bad-row kind; ``reasons`` keeps the first
     ``MAX_REASONS`` skip messages.
     """
@@ -143,6 +164,7 @@ class FileStats:
     delivered: int = 0
     skipped: int = 0
     filtered: int = 0
+    duplicates: int = 0
     blank: int = 0
     by_kind: dict = attrs.Factory(dict)
     reasons: list = attrs.Factory(list)
@@ -169,6 +191,10 @@ class ReadStats:
     @property
     def filtered(self) -> int:
         return sum(f.filtered for f in self.files)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(f.duplicates for f in self.files)
 
     @property
     def blank(self) -> int:
@@ -240,6 +266,10 @@ class CsvLayout:
     ``symbol`` set, only rows whose symbol column equals it are kept (the others
     are counted as filtered, not validated). ``skip_rows`` lines are skipped
     before the header (or before the data when ``header`` is False).
+    ``header``: True (the first line names the columns; a first line that
+    parses as data is refused, suggesting ``header: false``), False, or
+    ``"auto"`` (columns mapped by index; the first line is taken as a header
+    when its stamp column does not parse and no mapped value is a number).
     ``decimal="," `` reads ``1234,5`` (a "." is accepted too).
 
     Use :meth:`preset` for the known vendor layouts.
@@ -254,7 +284,9 @@ class CsvLayout:
         default="raise", validator=attrs.validators.in_(AMBIGUOUS_MODES)
     )
     delimiter: str = ","
-    header: bool = True
+    header: bool | str = attrs.field(
+        default=True, validator=attrs.validators.in_((True, False, "auto"))
+    )
     decimal: str = attrs.field(default=".", validator=attrs.validators.in_((".", ",")))
     symbol_column: str | int | None = None
     symbol: str | None = None
@@ -273,10 +305,10 @@ class CsvLayout:
                 raise ValueError(
                     f"columns[{name!r}]: {ref!r} is neither a header name nor a 0-based index"
                 )
-            if not self.header and not isinstance(ref, int):
+            if self.header is not True and not isinstance(ref, int):
                 raise ValueError(
-                    f"columns[{name!r}]: {ref!r} is a name but the file has no header;"
-                    " map it by 0-based index"
+                    f"columns[{name!r}]: {ref!r} is a name but the file has no header"
+                    f" (header: {str(self.header).lower()}); map it by 0-based index"
                 )
         has_ts = "ts" in self.columns
         has_dt = ("date" in self.columns, "time" in self.columns)
@@ -290,7 +322,7 @@ class CsvLayout:
             raise ValueError(f"columns: {self.kind} need {', '.join(map(repr, missing))}")
         if self.ts_format in UNIX_FORMATS and not has_ts:
             raise ValueError(f"ts_format {self.ts_format!r} needs a single 'ts' column")
-        _StampFormat(self.ts_format)  # raises on a bad format
+        StampFormat(self.ts_format)  # raises on a bad format
         try:
             ZoneInfo(self.tz)
         except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
@@ -308,8 +340,9 @@ class CsvLayout:
         if self.symbol_column is not None:
             if not _is_column(self.symbol_column):
                 raise ValueError(f"symbol_column: {self.symbol_column!r} is not a column")
-            if not self.header and not isinstance(self.symbol_column, int):
-                raise ValueError("symbol_column: the file has no header; use a 0-based index")
+            if self.header is not True and not isinstance(self.symbol_column, int):
+                raise ValueError("symbol_column: the file may have no header; use a 0-based"
+                                 " index")
         if self.symbol is not None and self.symbol_column is None:
             raise ValueError("symbol: filtering by symbol needs symbol_column")
         if not isinstance(self.skip_rows, int) or self.skip_rows < 0:
@@ -338,6 +371,11 @@ class CsvLayout:
         ``databento_micro_5m`` bars  ``databento-micro-5m/*.csv.gz``: ``ts_et`` ISO with
                                      offset (America/New_York), ``open..volume``,
                                      ``symbol``; bar-open stamps.
+        ``firstratedata``     bars   FirstRate Data intraday or daily files:
+                                     ``2024-03-01 09:30:00,open,high,low,close,volume``
+                                     (or a date alone), US/Eastern wall time without
+                                     offset, bar-open stamps; a header row is
+                                     recognised and skipped (``header: auto``).
         ``barchart_hourly``   bars   ``barchart-hourly/*.csv.gz``: ``Time`` ISO
                                      ``+00:00``, ``Open..Volume``, ``contract``
                                      (contract month, as symbol); bar-open stamps.
@@ -414,429 +452,8 @@ class Chunk:
 
 
 # ----------------------------------------------------------------------------------------------
-# stamps
-# ----------------------------------------------------------------------------------------------
-
-
-class _Bad(Exception):
-    """One bad value: ``problem`` completes the sentence "'text' ..."."""
-
-    def __init__(self, problem, kind=STAMP):
-        super().__init__(problem)
-        self.problem = problem
-        self.kind = kind
-
-
-_ISO_RE = re.compile(
-    r"(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
-    r"(?:[T ](?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?"
-    r"(?P<z>[Zz]|[+-]\d{2}(?::?\d{2})?)?)?",
-    re.ASCII,
-)
-_UNIX_RE = re.compile(r"([+-]?)(\d+)(?:\.(\d*))?", re.ASCII)
-_NUMBER_DIRECTIVES = set("YymdHIMSf")
-_PATTERN_PARTS = {
-    "Y": r"(?P<Y>\d{4})",
-    "y": r"(?P<y>\d{2})",
-    "f": r"(?P<f>\d{1,9})",
-    "p": r"(?P<p>[AaPp][Mm])",
-    "b": r"(?P<b>[A-Za-z]{3})",
-    "z": r"(?P<z>[Zz]|[+-]\d{2}(?::?\d{2})?)",
-}
-_TWO_DIGITS = set("mdHIMS")
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
-_EXAMPLE = dt.datetime(2024, 1, 2, 15, 30, 0, 123456)
-
-
-def _compile_pattern(fmt: str):
-    tokens = []
-    i = 0
-    while i < len(fmt):
-        if fmt[i] != "%":
-            tokens.append(("lit", fmt[i]))
-            i += 1
-            continue
-        if i + 1 == len(fmt):
-            raise ValueError(f"ts_format {fmt!r} ends with a lone '%'")
-        d = fmt[i + 1]
-        i += 2
-        if d == "%":
-            tokens.append(("lit", "%"))
-        elif d in _PATTERN_PARTS or d in _TWO_DIGITS:
-            tokens.append(("dir", d))
-        else:
-            raise ValueError(
-                f"ts_format {fmt!r}: unsupported directive %{d}"
-                " (supported: %Y %y %m %d %H %I %p %M %S %f %z %b %%)"
-            )
-    used = [t[1] for t in tokens if t[0] == "dir"]
-    dupes = sorted({d for d in used if used.count(d) > 1})
-    if dupes:
-        raise ValueError(f"ts_format {fmt!r}: %{dupes[0]} appears twice")
-    dirs = set(used)
-    problems = []
-    if not dirs & {"Y", "y"}:
-        problems.append("a year (%Y or %y)")
-    if not dirs & {"m", "b"}:
-        problems.append("a month (%m or %b)")
-    if "d" not in dirs:
-        problems.append("a day (%d)")
-    if problems:
-        raise ValueError(f"ts_format {fmt!r} needs {', '.join(problems)}")
-    if ("I" in dirs) != ("p" in dirs):
-        raise ValueError(f"ts_format {fmt!r}: %I and %p go together")
-    if "I" in dirs and "H" in dirs:
-        raise ValueError(f"ts_format {fmt!r}: use %H or %I, not both")
-    parts = []
-    for k, (what, val) in enumerate(tokens):
-        if what == "lit":
-            parts.append(re.escape(val))
-        elif val in _TWO_DIGITS:
-            near = [tokens[j] for j in (k - 1, k + 1) if 0 <= j < len(tokens)]
-            tight = any(t[0] == "dir" and t[1] in _NUMBER_DIRECTIVES for t in near)
-            parts.append(rf"(?P<{val}>\d{{2}})" if tight else rf"(?P<{val}>\d{{1,2}})")
-        else:
-            parts.append(_PATTERN_PARTS[val])
-    return re.compile("".join(parts), re.ASCII), dirs
-
-
-def _offset_seconds(z: str) -> int:
-    if z in ("Z", "z"):
-        return 0
-    digits = z[1:].replace(":", "")
-    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
-    if hours > 23 or minutes > 59:
-        raise _Bad(f"has an invalid UTC offset {z!r}")
-    sign = -1 if z[0] == "-" else 1
-    return sign * (hours * 3600 + minutes * 60)
-
-
-def _digits(mat: np.ndarray, positions) -> np.ndarray:
-    d = mat[:, positions].astype(np.int64) - 48
-    return d @ (10 ** np.arange(len(positions) - 1, -1, -1, dtype=np.int64))
-
-
-def _days_from_civil(y, m, d):
-    """Days since 1970-01-01 (proleptic Gregorian), vectorized (H. Hinnant)."""
-    y = y - (m <= 2)
-    era = np.floor_divide(y, 400)
-    yoe = y - era * 400
-    doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-_DIM = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
-
-
-class _StampFormat:
-    """Parses stamp text: vectorized where rows share a shape, one row otherwise.
-
-    Results are ``(ns, has_offset)``: ns UTC when the text carried an offset (or
-    is a unix stamp), else ns of the local wall time, still to be localized.
-    """
-
-    def __init__(self, fmt: str):
-        self.fmt = fmt
-        self.unix = UNIX_FORMATS.get(fmt)
-        self.vector = True
-        if self.unix:
-            self.regex = _UNIX_RE
-            self.example = str(1704209400 * NS // self.unix)
-        elif fmt == "iso":
-            self.regex = _ISO_RE
-            self.example = "2024-01-02 15:30:00.123456789-05:00"
-        elif "%" in fmt:
-            self.regex, dirs = _compile_pattern(fmt)
-            self.vector = not dirs & {"p", "b"}
-            self.example = _EXAMPLE.strftime(fmt.replace("%z", "+0000"))
-        else:
-            raise ValueError(
-                f"ts_format {fmt!r} is not 'iso', one of {', '.join(UNIX_FORMATS)},"
-                " or a strptime pattern"
-            )
-
-    def _not_a_stamp(self) -> _Bad:
-        return _Bad(f"is not a timestamp in format {self.fmt!r} (expected e.g. {self.example!r})")
-
-    # -- one row ----------------------------------------------------------------------------
-
-    def parse_one(self, text: str) -> tuple[int, bool]:
-        if self.unix:
-            return self._unix_one(text), True
-        m = self.regex.fullmatch(text)
-        if m is None:
-            raise self._not_a_stamp()
-        g = m.groupdict()
-        if g.get("Y"):
-            year = int(g["Y"])
-        else:
-            yy = int(g["y"])
-            year = 2000 + yy if yy < 69 else 1900 + yy
-        if g.get("b"):
-            month = _MONTHS.get(g["b"].lower())
-            if month is None:
-                raise _Bad(f"has an unknown month name {g['b']!r}")
-        else:
-            month = int(g["m"])
-        if g.get("I"):
-            hour12 = int(g["I"])
-            if not 1 <= hour12 <= 12:
-                raise _Bad(f"has hour {hour12} with %I (expected 1..12)")
-            hour = hour12 % 12 + (12 if g["p"].lower() == "pm" else 0)
-        else:
-            hour = int(g.get("H") or 0)
-        minute, second = int(g.get("M") or 0), int(g.get("S") or 0)
-        frac = g.get("f")
-        try:
-            day = dt.datetime(year, month, int(g["d"]), hour, minute, second)
-        except ValueError as exc:
-            raise _Bad(f"is not a valid time ({exc})") from None
-        if not _MIN_YEAR <= year <= _MAX_YEAR:
-            raise _Bad(f"is outside the years {_MIN_YEAR}..{_MAX_YEAR} that int64 ns can hold")
-        secs = (day.toordinal() - _EPOCH_ORDINAL) * 86400 + hour * 3600 + minute * 60 + second
-        ns = secs * NS + (int(frac) * 10 ** (9 - len(frac)) if frac else 0)
-        z = g.get("z")
-        if z:
-            return ns - _offset_seconds(z) * NS, True
-        return ns, False
-
-    def _unix_one(self, text: str) -> int:
-        try:
-            value = int(text) * self.unix
-        except ValueError:
-            m = self.regex.fullmatch(text)
-            if m is None:
-                raise self._not_a_stamp() from None
-            sign, whole, frac = m.groups()
-            places = len(str(self.unix)) - 1
-            frac = (frac or "").rstrip("0")
-            if len(frac) > places:
-                raise _Bad(f"has more decimals than {self.fmt} can hold to the nanosecond") \
-                    from None
-            value = int(whole) * self.unix + int(frac.ljust(places, "0") or 0)
-            value = -value if sign == "-" else value
-        if not -(2**63) <= value < 2**63:
-            raise _Bad("is outside the range int64 nanoseconds can hold")
-        return value
-
-    # -- many rows --------------------------------------------------------------------------
-
-    def parse_many(self, col: np.ndarray):
-        """-> (ns, has_offset, ok); rows with ``ok`` False need :meth:`parse_one`."""
-        n = len(col)
-        ns = np.zeros(n, np.int64)
-        has_off = np.zeros(n, bool)
-        ok = np.zeros(n, bool)
-        if not self.vector or n == 0:
-            return ns, has_off, ok
-        if self.unix:
-            try:
-                values = col.astype(np.int64)
-            except (ValueError, OverflowError):
-                return ns, has_off, ok
-            limit = (2**63 - 1) // self.unix
-            ok = np.abs(values) <= limit
-            ns[ok] = values[ok] * self.unix
-            has_off[:] = True
-            return ns, has_off, ok
-        if col.dtype.kind == "U":
-            try:
-                col = np.strings.encode(col, "ascii")
-            except UnicodeEncodeError:
-                return ns, has_off, ok
-        lengths = np.strings.str_len(col)
-        for length in np.unique(lengths).tolist():
-            if length == 0:
-                continue
-            rows = np.flatnonzero(lengths == length)
-            g_ns, g_off, g_ok = self._same_length(col[rows], length)
-            ns[rows], has_off[rows], ok[rows] = g_ns, g_off, g_ok
-        return ns, has_off, ok
-
-    def _template(self, sub: np.ndarray):
-        for text in sub[:3].tolist():
-            m = self.regex.fullmatch(text.decode("ascii", "replace"))
-            if m is not None:
-                return text, m
-        return None, None
-
-    def _same_length(self, sub: np.ndarray, length: int):
-        n = len(sub)
-        fail = (np.zeros(n, np.int64), np.zeros(n, bool), np.zeros(n, bool))
-        tmpl, m = self._template(sub)
-        if m is None:
-            return fail
-        mat = sub.astype(f"S{length}").view(np.uint8).reshape(n, length)
-        tmpl = np.frombuffer(tmpl, np.uint8)
-        spans = {k: m.span(k) for k, v in m.groupdict().items() if v is not None}
-        literal = np.ones(length, bool)
-        digit_pos = []
-        for k, (a, b) in spans.items():
-            if k == "z":
-                continue
-            literal[a:b] = False
-            digit_pos.extend(range(a, b))
-        z_span = spans.get("z")
-        z_sign = z_digits = None
-        if z_span and m.group("z") not in ("Z", "z"):
-            a, b = z_span
-            literal[a] = False
-            z_sign = a
-            z_digits = [p for p in range(a + 1, b) if chr(tmpl[p]).isdigit()]
-            literal[z_digits] = False
-            digit_pos.extend(z_digits)
-        lit = np.flatnonzero(literal)
-        ok = (mat[:, lit] == tmpl[lit]).all(axis=1)
-        ok &= ((mat[:, digit_pos] - np.uint8(48)) <= 9).all(axis=1)
-
-        def field(key, default=0):
-            if key not in spans:
-                return np.full(n, default, np.int64)
-            a, b = spans[key]
-            return _digits(mat, list(range(a, b)))
-
-        if "Y" in spans:
-            year = field("Y")
-        else:
-            yy = field("y")
-            year = np.where(yy < 69, 2000 + yy, 1900 + yy)
-        month, day = field("m"), field("d")
-        hour, minute, second = field("H"), field("M"), field("S")
-        ok &= (year >= _MIN_YEAR) & (year <= _MAX_YEAR) & (month >= 1) & (month <= 12)
-        ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
-        month_c = np.clip(month, 1, 12)
-        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-        ok &= (day >= 1) & (day <= _DIM[month_c] + (leap & (month_c == 2)))
-        secs = _days_from_civil(year, month_c, day) * 86400 + hour * 3600 + minute * 60 + second
-        ns = secs * NS
-        if "f" in spans:
-            a, b = spans["f"]
-            ns += field("f") * 10 ** (9 - (b - a))
-        has_off = np.full(n, "z" in spans)
-        if z_sign is not None:
-            sign_byte = mat[:, z_sign]
-            ok &= (sign_byte == ord("+")) | (sign_byte == ord("-"))
-            hh = _digits(mat, z_digits[:2])
-            mm = _digits(mat, z_digits[2:4]) if len(z_digits) > 2 else np.zeros(n, np.int64)
-            ok &= (hh <= 23) & (mm <= 59)
-            offset = np.where(sign_byte == ord("-"), -1, 1) * (hh * 3600 + mm * 60)
-            ns -= offset * NS
-        return ns, has_off, ok
-
-
-class _Zone:
-    """Local wall time -> UTC in one zone, with offsets cached per local hour."""
-
-    def __init__(self, name: str, ambiguous: str):
-        self.name = name
-        self.zone = ZoneInfo(name)
-        self.mode = ambiguous
-        self.utc = name.upper() in _UTC_NAMES
-        self._hours: dict[int, int | None] = {}
-
-    def _offset(self, naive: dt.datetime, fold: int) -> int:
-        return int(naive.replace(tzinfo=self.zone, fold=fold).utcoffset().total_seconds())
-
-    def _hour_offset(self, hour: int) -> int | None:
-        """The hour's one offset, or None when it changes within the hour."""
-        start = _EPOCH + dt.timedelta(hours=hour)
-        end = start + dt.timedelta(seconds=3599, microseconds=999999)
-        offsets = {self._offset(t, f) for t in (start, end) for f in (0, 1)}
-        return offsets.pop() if len(offsets) == 1 else None
-
-    def localize(self, local: np.ndarray, prev: int):
-        """-> (utc ns, {index: _Bad}); ``prev`` is the last good stamp before."""
-        if self.utc or len(local) == 0:
-            return local, {}
-        hours = np.floor_divide(local, _HOUR_NS)
-        uniq, inv = np.unique(hours, return_inverse=True)
-        offsets = np.zeros(len(uniq), np.int64)
-        changing = np.zeros(len(uniq), bool)
-        cache = self._hours
-        for k, hour in enumerate(uniq.tolist()):
-            if hour not in cache:
-                cache[hour] = self._hour_offset(hour)
-            off = cache[hour]
-            if off is None:
-                changing[k] = True
-            else:
-                offsets[k] = off
-        utc = local - offsets[inv] * NS
-        problems = {}
-        for i in np.flatnonzero(changing[inv]).tolist():
-            if i > 0 and i - 1 not in problems:
-                prev = int(utc[i - 1])
-            try:
-                utc[i] = self._one(int(local[i]), prev)
-            except _Bad as bad:
-                problems[i] = bad
-        return utc, problems
-
-    def _one(self, local: int, prev: int) -> int:
-        secs, frac = divmod(local, NS)
-        naive = _EPOCH + dt.timedelta(seconds=secs)
-        early = (secs - self._offset(naive, 0)) * NS + frac
-        late = (secs - self._offset(naive, 1)) * NS + frac
-        if early == late:
-            return early
-        if early > late:
-            raise _Bad(f"does not exist in {self.name} (the clocks skipped it)", ZONE)
-        if self.mode == "earliest":
-            return early
-        if self.mode == "latest":
-            return late
-        if self.mode == "infer":
-            return early if early >= prev else late
-        raise _Bad(
-            f"is ambiguous in {self.name} (the clocks went back; it occurs twice);"
-            " expected an unambiguous time, or set tz_ambiguous to 'earliest', 'latest'"
-            " or 'infer'",
-            ZONE,
-        )
-
-
-def _format_ns(ns: int) -> str:
-    secs, frac = divmod(int(ns), NS)
-    text = (_EPOCH + dt.timedelta(seconds=secs)).isoformat(sep=" ")
-    return f"{text}.{frac:09d}".rstrip("0") + "Z" if frac else text + "Z"
-
-
-# ----------------------------------------------------------------------------------------------
 # raw batches of lines
 # ----------------------------------------------------------------------------------------------
-
-
-@attrs.define(eq=False)
-class _Raw:
-    """One batch of non-blank rows, split into the needed columns (string arrays)."""
-
-    cols: dict  # file column index -> np.ndarray of S or U
-    nfields: np.ndarray
-    lines: np.ndarray  # physical line number where each row starts
-    texts: object  # sequence: the row as written (for messages)
-    blank: int
-    overlong: dict  # row -> file column index of a field longer than _MAX_FIELD
-
-
-class _Lines:
-    """The rows of a block of bytes, by index, as written."""
-
-    def __init__(self, block, starts, ends):
-        self.block, self.starts, self.ends = block, starts, ends
-
-    def __getitem__(self, i):
-        return self.block[int(self.starts[i]) : int(self.ends[i])]
-
-
-def _gather(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """``buf[starts[i]:ends[i]]`` for every i, as one fixed-width bytes array."""
-    width = max(int((ends - starts).max(initial=0)), 1)
-    pos = starts[:, None] + np.arange(width)
-    inside = pos < ends[:, None]
-    mat = np.where(inside, buf[np.minimum(pos, len(buf) - 1)], 0).astype(np.uint8)
-    return mat.view(f"S{width}").ravel()
 
 
 def _as_text(value, encoding: str) -> str:
@@ -854,6 +471,11 @@ def _decode(col: np.ndarray, encoding: str) -> np.ndarray:
         return np.strings.decode(col, encoding)
 
 
+def _exponent(value: float) -> str:
+    """1e12 -> '1e12' (a power of ten, for messages)."""
+    return f"1e{len(str(int(value))) - 1}"
+
+
 def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -863,14 +485,20 @@ def _short(text: str, limit: int = 80) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
-def read(paths, layout: CsvLayout, chunk_rows: int = 65536, on_bad_row: str = "stop"):
+def read(paths, layout: CsvLayout, chunk_rows: int = 65536, on_bad_row: str = "stop",
+         duplicates: str = "error"):
     """Stream ``paths`` (one path or a list, read in order) with ``layout``.
 
     Returns a :class:`CsvReader`: iterate it for :class:`Chunk` objects of up to
     ``chunk_rows`` rows (exactly ``chunk_rows`` except the last chunk of each
     file; a chunk never spans two files), then look at ``reader.stats``.
+    ``duplicates`` (bars only): ``"error"`` makes a bar that repeats the stamp
+    of the bar before a bad row; ``"drop"`` drops it when its values are the
+    same too (counted in ``FileStats.duplicates``) and keeps it a bad row
+    otherwise.
     """
-    return CsvReader(paths, layout, chunk_rows=chunk_rows, on_bad_row=on_bad_row)
+    return CsvReader(paths, layout, chunk_rows=chunk_rows, on_bad_row=on_bad_row,
+                     duplicates=duplicates)
 
 
 class CsvReader:
@@ -880,7 +508,7 @@ class CsvReader:
     """
 
     def __init__(self, paths, layout: CsvLayout, chunk_rows: int = 65536,
-                 on_bad_row: str = "stop"):
+                 on_bad_row: str = "stop", duplicates: str = "error"):
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         self.paths = [os.fspath(p) for p in paths]
@@ -890,12 +518,16 @@ class CsvReader:
             raise ValueError(f"chunk_rows must be an int >= 1, not {chunk_rows!r}")
         if on_bad_row not in ("stop", "skip"):
             raise ValueError(f"on_bad_row must be 'stop' or 'skip', not {on_bad_row!r}")
+        if duplicates not in DUPLICATES:
+            raise ValueError(f"duplicates must be 'error' or 'drop', not {duplicates!r}")
         self.layout = layout
         self.chunk_rows = chunk_rows
         self.skip = on_bad_row == "skip"
+        self.duplicates = duplicates
+        self._last_bar = None  # (ts, values, path, line) of the last bar delivered
         self.stats = ReadStats()
-        self._format = _StampFormat(layout.ts_format)
-        self._zone = _Zone(layout.tz, layout.tz_ambiguous)
+        self._format = StampFormat(layout.ts_format)
+        self._zone = Zone(layout.tz, layout.tz_ambiguous)
         self._encoding = codecs.lookup(layout.encoding).name
         self._fields = [f for f in ("ts", "date", "time", *VALUE_FIELDS[layout.kind])
                         if f in layout.columns]
@@ -917,12 +549,32 @@ class CsvReader:
             stats = FileStats(path)
             self.stats.files.append(stats)
             self._file_start = True
-            for raw in self._batches(path):
-                error = self._process(raw, path, stats)
-                yield from self._emit(path, final=error is not None)
-                if error is not None:
-                    raise error
+            self._line = 0  # the last line read
+            try:
+                for raw in self._batches(path):
+                    error = self._process(raw, path, stats)
+                    yield from self._emit(path, final=error is not None)
+                    if error is not None:
+                        raise error
+            except (EOFError, OSError, zlib.error) as exc:
+                yield from self._emit(path, final=True)
+                raise self._unreadable(path, exc) from None
             yield from self._emit(path, final=True)
+
+    def _unreadable(self, path: str, exc: Exception) -> CsvFormatError:
+        """A file that cannot be read to its end (truncated or not gzip, a folder...)."""
+        where, after = f"{path}:{self._line + 1}", f"after line {self._line}"
+        if isinstance(exc, EOFError):
+            problem = (f"{where}: the gzip data ends early, {after}: the file is truncated"
+                       " (an interrupted download or copy?)")
+        elif isinstance(exc, gzip.BadGzipFile) and self._line == 0 and "gzipped" in str(exc):
+            problem = (f"{path}: is not gzip data ({exc}); a file named .gz must be"
+                       " gzip-compressed: compress it, or drop .gz from its name")
+        elif isinstance(exc, (gzip.BadGzipFile, zlib.error)):
+            problem = f"{where}: the gzip data is corrupt {after} ({exc})"
+        else:
+            problem = f"{path}: cannot be read: {exc.strerror or exc}"
+        return CsvFormatError(problem, path=path, line=self._line + 1, kind="file")
 
     def _resolve(self, names, path, line) -> dict:
         """field -> 0-based column index, for this file."""
@@ -941,6 +593,9 @@ class CsvReader:
                 index[field] = ref
                 continue
             hits = [i for i, name in enumerate(names) if name == ref]
+            stamp = None if hits else self._stamp_among(names, by_index=False)
+            if stamp is not None:
+                raise self._data_not_header(stamp, path, line)
             if not hits:
                 raise CsvFormatError(
                     f"{path}:{line} ({field}): the header has no column {ref!r}"
@@ -957,13 +612,93 @@ class CsvReader:
         return index
 
     def _open(self, path):
-        return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+        if path.endswith(".gz"):
+            return gzip.open(path, "rb")
+        fh = open(path, "rb")
+        if fh.peek(2)[:2] == b"\x1f\x8b":
+            fh.close()
+            raise CsvFormatError(
+                f"{path}: is gzip-compressed but its name does not end in .gz; rename it"
+                " (or decompress it)", path=path, kind="file",
+            )
+        return fh
 
-    def _batches(self, path) -> Iterator[_Raw]:
+    def _header(self, text: str, path: str, line: int) -> list[str] | None:
+        """The header line's names, or None when it is data (``header="auto"``)."""
+        layout = self.layout
+        at = first_not_text(text)
+        if at is not None:
+            raise CsvFormatError(
+                f"{path}:{line}:{text[:at].count(layout.delimiter) + 1}: the header"
+                f" {not_text_problem(byte_of(text[at]), layout.encoding)}",
+                path=path, line=line, kind="header",
+            )
+        try:
+            names = split_line(text.rstrip("\r\n"), layout.delimiter)
+        except csv.Error as exc:
+            raise CsvFormatError(
+                f"{path}:{line}: the header has quoting the csv module cannot read ({exc})",
+                path=path, line=line, kind="header",
+            ) from None
+        stamp = self._stamp_among(names, by_index=True)
+        if layout.header == "auto":
+            return None if stamp is not None or self._has_number(names) else names
+        if stamp is not None:
+            raise self._data_not_header(stamp, path, line)
+        return names
+
+    def _stamp_among(self, fields, by_index: bool):
+        """The text of the stamp in ``fields`` (a line), or None when none parses.
+
+        ``by_index``: look only where the layout's stamp columns are, when they
+        are mapped by index; otherwise at every field.
+        """
+        cols = self.layout.columns
+        refs = [cols["ts"]] if "ts" in cols else [cols["date"], cols["time"]]
+        if all(isinstance(r, int) for r in refs):
+            if not by_index or max(refs) >= len(fields):
+                return None
+            texts = [" ".join(fields[r] for r in refs)]
+        elif by_index:
+            return None
+        else:
+            texts = fields
+        for text in texts:
+            try:
+                self._format.parse_one(text.strip())
+                return text
+            except Bad:
+                continue
+        return None
+
+    def _has_number(self, fields) -> bool:
+        for field in VALUE_FIELDS[self.layout.kind]:
+            ref = self.layout.columns.get(field)
+            if isinstance(ref, int) and ref < len(fields):
+                try:
+                    float(fields[ref].replace(self.layout.decimal, "."))
+                    return True
+                except ValueError:
+                    pass
+        return False
+
+    def _data_not_header(self, stamp: str, path: str, line: int) -> CsvFormatError:
+        return CsvFormatError(
+            f"{path}:{line}: the header row looks like data ({_short(stamp)!r} is a stamp in"
+            f" format {self.layout.ts_format!r}): the file seems to have no header row; set"
+            " header: false (or header: auto)",
+            path=path, line=line, text=stamp, kind="header",
+        )
+
+    def _use_header(self, names, path, line):
+        self._index = self._resolve(names, path, line)
+        self._setup_columns()
+
+    def _batches(self, path) -> Iterator[Raw]:
         layout = self.layout
         with self._open(path) as fh:
             if self._encoding not in _ASCII_COMPATIBLE:
-                text = io.TextIOWrapper(fh, layout.encoding, newline="")
+                text = io.TextIOWrapper(fh, layout.encoding, "surrogateescape", newline="")
                 yield from self._csv_batches(path, text, 0, None)
                 return
             line_no = 0
@@ -971,23 +706,25 @@ class CsvReader:
                 if not fh.readline():
                     break
                 line_no += 1
+            carry = b""
+            names = None
             if layout.header:
                 first = fh.readline()
-                line_no += 1
                 if not first:
                     raise CsvFormatError(
-                        f"{path}:{line_no}: the file ends before its header",
-                        path=path, line=line_no, kind="header",
+                        f"{path}:{line_no + 1}: the file ends before its header",
+                        path=path, line=line_no + 1, kind="header",
                     )
-                if line_no == 1:
+                if line_no == 0:
                     first = first.removeprefix(_BOM)
-                text = first.decode(layout.encoding).rstrip("\r\n")
-                names = next(csv.reader([text], delimiter=layout.delimiter), [])
-                self._index = self._resolve(names, path, line_no)
-            else:
-                self._index = self._resolve(None, path, None)
-            self._setup_columns()
-            carry = b""
+                names = self._header(first.decode(layout.encoding, "surrogateescape"), path,
+                                     line_no + 1)
+                if names is None:
+                    carry = first  # header "auto": the line is data
+                else:
+                    line_no += 1
+            self._line = line_no
+            self._use_header(names, path, line_no or None)
             while True:
                 data = fh.read(_BLOCK_BYTES)
                 if not data:
@@ -1006,13 +743,16 @@ class CsvReader:
                 if b'"' in block:  # quoted fields: the csv module from here on
                     if carry:
                         carry += fh.readline()  # finish the line (and its last character)
-                    lines = io.StringIO((block + carry).decode(layout.encoding), newline="")
-                    rest = io.TextIOWrapper(fh, layout.encoding, newline="")
+                    lines = io.StringIO((block + carry).decode(layout.encoding,
+                                                               "surrogateescape"), newline="")
+                    rest = io.TextIOWrapper(fh, layout.encoding, "surrogateescape", newline="")
                     yield from self._csv_batches(path, itertools.chain(lines, rest), line_no,
                                                  self._index)
                     return
-                raw = self._fast_batch(block, line_no)
+                raw = split_block(block, line_no, self._needed, layout.delimiter,
+                                  layout.encoding)
                 line_no += raw.blank + len(raw.lines)
+                self._line = line_no
                 yield raw
 
     def _setup_columns(self):
@@ -1020,43 +760,7 @@ class CsvReader:
         self._needed = sorted(set(idx.values()))
         self._max_idx = self._needed[-1]
 
-    def _fast_batch(self, block: bytes, line_no: int) -> _Raw:
-        """Split a block of whole lines (each ending in \\n) without a Python loop."""
-        buf = np.frombuffer(block, np.uint8)
-        ends = np.flatnonzero(buf == 10)
-        starts = np.empty_like(ends)
-        starts[0] = 0
-        starts[1:] = ends[:-1] + 1
-        cr = ends > starts
-        cr[cr] = buf[ends[cr] - 1] == 13
-        ends = ends - cr
-        numbers = line_no + 1 + np.arange(len(ends), dtype=np.int64)
-        blank = ends == starts
-        n_blank = int(blank.sum())
-        if n_blank:
-            keep = ~blank
-            starts, ends, numbers = starts[keep], ends[keep], numbers[keep]
-        delims = np.flatnonzero(buf == ord(self.layout.delimiter))
-        first = np.searchsorted(delims, starts)
-        nfields = np.searchsorted(delims, ends) - first + 1
-        cols, overlong = {}, {}
-        last = len(delims)
-        bounds = np.append(delims, len(buf))  # bounds[last] keeps clipped indices valid
-        for j in self._needed:
-            has = nfields > j
-            a = starts if j == 0 else bounds[np.minimum(first + j - 1, last)] + 1
-            b = np.where(nfields - 1 > j, bounds[np.minimum(first + j, last)], ends)
-            a = np.where(has, a, ends)
-            b = np.where(has, b, ends)
-            long = np.flatnonzero(b - a > _MAX_FIELD)
-            for i in long.tolist():
-                overlong.setdefault(i, j)
-            if len(long):
-                b = np.minimum(b, a + _MAX_FIELD)
-            cols[j] = _gather(buf, a, b)
-        return _Raw(cols, nfields, numbers, _Lines(block, starts, ends), n_blank, overlong)
-
-    def _csv_batches(self, path, text_lines, line_no, index) -> Iterator[_Raw]:
+    def _csv_batches(self, path, text_lines, line_no, index) -> Iterator[Raw]:
         """Batches through the csv module (quoted fields, other encodings)."""
         layout = self.layout
         text_lines = iter(text_lines)
@@ -1065,56 +769,33 @@ class CsvReader:
                 if next(text_lines, None) is None:
                     break
                 line_no += 1
-            reader = csv.reader(text_lines, delimiter=layout.delimiter)
+            names = None
             if layout.header:
-                names = next(reader, None)
-                if names is None:
+                first = next(text_lines, None)
+                if first is None:
                     raise CsvFormatError(
                         f"{path}:{line_no + 1}: the file ends before its header",
                         path=path, line=line_no + 1, kind="header",
                     )
-                if names and line_no == 0:
-                    names[0] = names[0].removeprefix("\ufeff")
-                line_no += reader.line_num
-                self._index = self._resolve(names, path, line_no)
-            else:
-                self._index = self._resolve(None, path, None)
-            self._setup_columns()
-            reader = csv.reader(text_lines, delimiter=layout.delimiter)
-        else:
-            reader = csv.reader(text_lines, delimiter=layout.delimiter)
-        seen = 0  # lines the reader has consumed
+                if line_no == 0:
+                    first = first.removeprefix("\ufeff")
+                names = self._header(first, path, line_no + 1)
+                if names is None:
+                    text_lines = itertools.chain([first], text_lines)
+                else:
+                    line_no += 1
+            self._use_header(names, path, line_no or None)
         while True:
-            rows = list(itertools.islice(reader, _BATCH_LINES))
-            if not rows:
+            lines = list(itertools.islice(text_lines, _BATCH_LINES))
+            if not lines:
                 return
-            if reader.line_num - seen == len(rows):
-                starts = line_no + seen + 1 + np.arange(len(rows), dtype=np.int64)
-            else:  # quoted fields spanning lines
-                spans = [1 + sum(f.count("\n") for f in r) for r in rows]
-                starts = line_no + seen + 1 + np.cumsum([0, *spans[:-1]], dtype=np.int64)
-            seen = reader.line_num
-            keep = [i for i, r in enumerate(rows) if r]
-            n_blank = len(rows) - len(keep)
-            if n_blank:
-                rows = [rows[i] for i in keep]
-                starts = starts[keep]
-            nfields = np.fromiter(map(len, rows), np.int64, len(rows))
-            cols, overlong = {}, {}
-            for j in self._needed:
-                values = [r[j] if len(r) > j else "" for r in rows]
-                if max(map(len, values), default=0) > _MAX_FIELD:
-                    for i, v in enumerate(values):
-                        if len(v) > _MAX_FIELD:
-                            overlong.setdefault(i, j)
-                            values[i] = v[:_MAX_FIELD]
-                cols[j] = np.array(values, dtype=str)
-            texts = [layout.delimiter.join(r) for r in rows]
-            yield _Raw(cols, nfields, starts, texts, n_blank, overlong)
+            yield split_text(lines, line_no, self._needed, layout.delimiter, layout.encoding)
+            line_no += len(lines)
+            self._line = line_no
 
     # -- one batch --------------------------------------------------------------------------
 
-    def _process(self, raw: _Raw, path: str, stats: FileStats):
+    def _process(self, raw: Raw, path: str, stats: FileStats):
         """Parse and check one batch; queue its good rows; return the error to raise."""
         layout = self.layout
         enc = layout.encoding
@@ -1122,12 +803,15 @@ class CsvReader:
         stats.blank += raw.blank
         n = len(raw.lines)
         filtered = None
-        issues: dict[int, tuple] = {}  # row -> (field, text, problem, kind); first one wins
+        issues: dict[int, tuple] = {}  # row -> (field, text, problem, kind, column); first wins
 
-        def flag(i, field, text, problem, kind):
+        def flag(i, field, text, problem, kind, column=None):
             if i not in issues:
-                issues[i] = (field, text, problem, kind)
+                issues[i] = (field, text, problem, kind, column)
 
+        field_of = {j: f for f, j in idx.items()}
+        for i, (j, text, problem, kind) in raw.broken.items():
+            flag(i, field_of.get(j, f"column {j + 1}"), text, problem, kind, j + 1)
         short = raw.nfields <= self._max_idx
         for i in np.flatnonzero(short).tolist():
             nf = int(raw.nfields[i])
@@ -1136,7 +820,6 @@ class CsvReader:
                  f"has {nf} field{'s' * (nf != 1)}; expected at least {self._max_idx + 1}",
                  FIELDS)
         if raw.overlong:
-            field_of = {j: f for f, j in idx.items()}
             for i, j in raw.overlong.items():
                 flag(i, field_of[j], _as_text(raw.cols[j][i], enc),
                      f"is longer than {_MAX_FIELD} characters", FIELDS)
@@ -1170,7 +853,7 @@ class CsvReader:
             text = _as_text(stamp_col[i], enc)
             try:
                 ns[i], has_off[i] = self._format.parse_one(text)
-            except _Bad as bad:
+            except Bad as bad:
                 flag(i, ts_field, text, bad.problem, bad.kind)
         stamp_bad = np.zeros(m, bool)
         if issues:
@@ -1198,6 +881,14 @@ class CsvReader:
                 lo_text = _as_text(cols[idx["low"]][i], enc)
                 flag(i, "high", hi_text, f"is below low {lo_text!r}; expected high >= low",
                      HIGH_LOW)
+            for field in ("open", "close"):
+                v = values[field]
+                for i in np.flatnonzero((v < low) | (v > high)).tolist():
+                    lo_text = _as_text(cols[idx["low"]][i], enc)
+                    hi_text = _as_text(cols[idx["high"]][i], enc)
+                    flag(i, field, _as_text(cols[idx[field]][i], enc),
+                         f"is outside the bar's range low {lo_text!r} .. high {hi_text!r};"
+                         f" expected low <= {field} <= high", OPEN_CLOSE)
 
         # order
         bad = np.zeros(m, bool)
@@ -1214,8 +905,8 @@ class CsvReader:
                     col = idx["ts" if "ts" in idx else "date"] + 1
                     return CsvFormatError(
                         f"{path}:{line}:{col} ({ts_field}): {_short(text)!r} ="
-                        f" {_format_ns(ns[first])} is earlier than the last stamp"
-                        f" {_format_ns(self._last_ts)} of the file before; files must be"
+                        f" {format_ns(ns[first])} is earlier than the last stamp"
+                        f" {format_ns(self._last_ts)} of the file before; files must be"
                         " given in time order",
                         path=path, line=line, column=col, field=ts_field, text=text,
                         kind="file_order",
@@ -1228,30 +919,33 @@ class CsvReader:
             for k in np.flatnonzero(t < running).tolist():
                 i = int(good_rows[k])
                 flag(i, ts_field, _as_text(stamp_col[i], enc),
-                     f"= {_format_ns(t[k])} is earlier than the previous row's stamp"
-                     f" {_format_ns(running[k])}; expected stamps in time order", ORDER)
+                     f"= {format_ns(t[k])} is earlier than the previous row's stamp"
+                     f" {format_ns(running[k])}; expected stamps in time order", ORDER)
+
+        dropped = self._duplicates(ns, values, stamp_col, issues, flag, path, raw, rows) \
+            if layout.kind == "bars" else ()
 
         # deliver
         error = None
-        keep = None  # all rows
+        bad = np.zeros(m, bool)
+        bad[list(issues)] = True
+        bad[list(dropped)] = True
+        end = m
         if issues and not self.skip:
-            first_bad = min(issues)
-            keep = np.arange(first_bad)
-            error = self._error(path, raw, rows, first_bad, issues[first_bad])
-            n = int(rows[first_bad]) + 1  # the rows after the bad one are not read
-        elif issues:
-            bad = np.zeros(m, bool)
-            bad[list(issues)] = True
-            keep = np.flatnonzero(~bad)
-            for i in sorted(issues):
-                kind = issues[i][3]
-                stats.skipped += 1
-                stats.by_kind[kind] = stats.by_kind.get(kind, 0) + 1
-                if len(stats.reasons) < MAX_REASONS:
-                    stats.reasons.append(str(self._error(path, raw, rows, i, issues[i])))
+            end = min(issues)
+            error = self._error(path, raw, rows, end, issues[end])
+            n = int(rows[end]) + 1  # the rows after the bad one are not read
+        for i in sorted(issues) if self.skip else ():
+            kind = issues[i][3]
+            stats.skipped += 1
+            stats.by_kind[kind] = stats.by_kind.get(kind, 0) + 1
+            if len(stats.reasons) < MAX_REASONS:
+                stats.reasons.append(str(self._error(path, raw, rows, i, issues[i])))
+        stats.duplicates += sum(1 for i in dropped if i < end)
         stats.rows += n
         if filtered is not None:
             stats.filtered += int(filtered[:n].sum())
+        keep = None if end == m and not bad.any() else np.flatnonzero(~bad[:end])
         out = {"ts": ns if keep is None else ns[keep]}
         for field, v in values.items():
             out[field] = v if keep is None else v[keep]
@@ -1265,7 +959,56 @@ class CsvReader:
             self._last_ts = last if self._last_ts is None else max(last, self._last_ts)
             self._pending.append(out)
             self._pending_n += delivered
+            if layout.kind == "bars":
+                k = delivered - 1 if keep is None else int(keep[-1])
+                self._last_bar = (int(ns[k]), self._bar_values(values, k),
+                                  path, int(raw.lines[rows[k]]))
         return error
+
+    def _bar_values(self, values, k) -> tuple:
+        return tuple(float(values[f][k]) for f in VALUE_FIELDS["bars"])
+
+    def _duplicates(self, ns, values, stamp_col, issues, flag, path, raw, rows) -> list:
+        """Flag bars that repeat the stamp of the bar before; -> identical repeats to drop.
+
+        A repeat is compared with the first bar of its stamp (the one kept). With
+        ``duplicates="drop"`` a repeat with the same values is dropped (counted in
+        ``FileStats.duplicates``); any other repeat is a bad row.
+        """
+        mask = np.ones(len(ns), bool)
+        mask[list(issues)] = False
+        good = np.flatnonzero(mask)
+        if not len(good):
+            return []
+        t = ns[good]
+        last = self._last_bar
+        before = np.concatenate([[last[0] if last else _INT64_MIN], t[:-1]])
+        first = np.maximum.accumulate(np.where(t != before, np.arange(len(t)), -1))
+        dropped = []
+        for k in np.flatnonzero(t == before).tolist():
+            r = int(first[k])
+            if r < 0:  # the kept bar is the last one delivered before this batch
+                ref_values, ref_path, ref_line = last[1:]
+            else:
+                ref = int(good[r])
+                ref_values = self._bar_values(values, ref)
+                ref_path, ref_line = path, int(raw.lines[rows[ref]])
+            i = int(good[k])
+            where = f"line {ref_line}" if ref_path == path else f"{ref_path}:{ref_line}"
+            same = self._bar_values(values, i) == ref_values
+            if same and self.duplicates == "drop":
+                dropped.append(i)
+                continue
+            problem = (
+                f"repeats the stamp of the bar at {where} with the same values (a duplicated"
+                " row); expected one row per bar, or set duplicates: drop"
+                if same else
+                f"repeats the stamp of the bar at {where} with other values; expected one"
+                " row per bar"
+            )
+            flag(i, "date+time" if "date" in self._index else "ts",
+                 _as_text(stamp_col[i], self.layout.encoding), problem, DUPLICATE)
+        return dropped
 
     def _numbers(self, col: np.ndarray, field: str, flag) -> np.ndarray:
         enc = self.layout.encoding
@@ -1286,16 +1029,23 @@ class CsvReader:
         for i in np.flatnonzero(~np.isfinite(values)).tolist():
             flag(i, field, _as_text(col[i], enc), "is not a finite number", NON_FINITE)
         if field in NON_NEGATIVE:
-            for i in np.flatnonzero(values < 0).tolist():
-                flag(i, field, _as_text(col[i], enc), f"is negative; expected a {field} >= 0",
-                     NEGATIVE)
+            low, cap, low_kind = values < 0, MAX_VOLUME, NEGATIVE
+            low_problem = f"is negative; expected a {field} >= 0"
+        else:
+            low, cap, low_kind = values <= 0, MAX_PRICE, NON_POSITIVE
+            low_problem = "is not a positive price; expected a price > 0"
+        for i in np.flatnonzero(low).tolist():
+            flag(i, field, _as_text(col[i], enc), low_problem, low_kind)
+        for i in np.flatnonzero(np.isfinite(values) & (values > cap)).tolist():
+            flag(i, field, _as_text(col[i], enc),
+                 f"is too large; expected a {field} <= {_exponent(cap)}", TOO_LARGE)
         return values
 
     def _error(self, path, raw, rows, i, issue) -> CsvFormatError:
-        field, text, problem, kind = issue
+        field, text, problem, kind, col = issue
         line = int(raw.lines[rows[i]])
-        ref = "date" if field == "date+time" else field
-        col = self._index[ref] + 1
+        if col is None:
+            col = self._index["date" if field == "date+time" else field] + 1
         return CsvFormatError(
             f"{path}:{line}:{col} ({field}): {_short(text)!r} {problem}",
             path=path, line=line, column=col, field=field, text=text, kind=kind,
@@ -1350,6 +1100,15 @@ PRESETS: dict[str, CsvLayout] = {
         tz="America/New_York",
         stamps="open",
         symbol_column="symbol",
+    ),
+    "firstratedata": CsvLayout(
+        kind="bars",
+        columns={"ts": 0, **_OHLCV, "volume": 5},
+        ts_format="iso",
+        tz="America/New_York",
+        tz_ambiguous="infer",
+        stamps="open",
+        header="auto",
     ),
     "barchart_hourly": CsvLayout(
         kind="bars",

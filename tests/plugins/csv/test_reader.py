@@ -22,9 +22,9 @@ from rsengine_csv.reader import (
     Chunk,
     CsvFormatError,
     CsvLayout,
-    _StampFormat,
     read,
 )
+from rsengine_csv.stamps import StampFormat
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NT = FIXTURES / "ninjatrader"
@@ -387,12 +387,15 @@ def test_quoted_file_reads_the_same_as_unquoted(tmp_path):
     np.testing.assert_array_equal(got.price, want.price)
 
 
-def test_quoted_field_spanning_two_lines_keeps_later_line_numbers_right(tmp_path):
+def test_quoted_field_cannot_span_lines_each_line_is_one_bad_row(tmp_path):
     text = ('ts,price,size,note\n2024-01-02 15:00,1,1,"two\nlines"\n'
-            "2024-01-02 15:01,x,1,plain\n")
+            "2024-01-02 15:01,x,1,plain\n2024-01-02 15:02,3,1,plain\n")
     with pytest.raises(CsvFormatError) as err:
         collect(write(tmp_path, text), TRADES)
-    assert err.value.line == 4 and err.value.column == 2
+    assert (err.value.line, err.value.column, err.value.kind) == (2, 4, "quote")
+    reader = read(write(tmp_path, text), TRADES, on_bad_row="skip")
+    assert Chunk.concat(reader).price.tolist() == [3]
+    assert [int(r.split(":")[1]) for r in reader.stats.reasons] == [2, 3, 4]
 
 
 def test_blank_lines_are_counted_and_not_delivered(tmp_path):
@@ -526,7 +529,7 @@ def test_vectorized_stamp_parse_equals_row_by_row_and_the_generating_time(stamps
         local = ((when - dt.datetime(1970, 1, 1)) // dt.timedelta(seconds=1)) * 10**9
         local += int(frac_text.ljust(9, "0"))
         want.append(local - offset * 60 * 10**9 if "z" in fmt or fmt == "iso" else local)
-    parser = _StampFormat(fmt)
+    parser = StampFormat(fmt)
     got, has_offset, ok = parser.parse_many(np.array([t.encode() for t in texts]))
     one_by_one = [parser.parse_one(t)[0] for t in texts]
     assert one_by_one == want
@@ -570,6 +573,24 @@ BAD_ROWS = [
     ("open infinite", BARS, "2024-01-02 10:01,-inf,11,9,10,5", 2, "open", "-inf",
      "non_finite"),
     ("negative volume", BARS, "2024-01-02 10:01,10,11,9,10,-5", 6, "volume", "-5", "negative"),
+    ("open above high", BARS, "2024-01-02 10:01,12,11,9,10,5", 2, "open", "12", "open_close"),
+    ("close below low", BARS, "2024-01-02 10:01,10,11,9,8,5", 5, "close", "8", "open_close"),
+    ("typo in open", BARS, "2024-01-02 10:01,100.5,11,9,10,5", 2, "open", "100.5",
+     "open_close"),
+    ("negative price", BARS, "2024-01-02 10:01,-10,11,-11,10,5", 2, "open", "-10",
+     "non_positive"),
+    ("all-zero bar", BARS, "2024-01-02 10:01,0,0,0,0,0", 2, "open", "0", "non_positive"),
+    ("zero trade price", TRADES, "2024-01-02 10:00:01,0,1", 2, "price", "0", "non_positive"),
+    ("huge volume", BARS, "2024-01-02 10:01,10,11,9,10,1e300", 6, "volume", "1e300",
+     "too_large"),
+    ("huge price", TRADES, "2024-01-02 10:00:01,1e10,1", 2, "price", "1e10", "too_large"),
+    ("duplicated bar", BARS, B_GOOD[0], 1, "ts", "2024-01-02 10:00", "duplicate"),
+    ("bar stamp repeated with other values", BARS, "2024-01-02 10:00,10,11,9,10,5", 1, "ts",
+     "2024-01-02 10:00", "duplicate"),
+    ("unterminated quote", TRADES, '2024-01-02 10:00:01,"4700.25,1', 2, "price",
+     '"4700.25,1', "quote"),
+    ("stray quote", TRADES, '2024-01-02 10:00:01,"4700"25,1', 2, "price", '"4700"25,1',
+     "quote"),
 ]
 
 
