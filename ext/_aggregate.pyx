@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from rsengine.core.pure.aggregate import check_bars, check_segments
+from rsengine.core.pure.aggregate import check_bars, check_input_ns, check_segments
 from rsengine.core.types import FILLED, LATE, OFF_SESSION, PARTIAL, Bars, Rejected
 
 # Bit-identical parity with the pure twin needs every ``a + b * c`` rounded
@@ -250,6 +250,8 @@ cdef class BarAggregator:
     cdef int64_t _last_close
     cdef Py_ssize_t _last_seg
     cdef double _last_price
+    # input bars so far cover the data up to here (INT64_MAX when beyond it)
+    cdef int64_t _covered
     # output
     cdef BarBuf _out
     cdef RejBuf _rej
@@ -261,6 +263,7 @@ cdef class BarAggregator:
         self._rej.n = self._rej.cap = 0
         self._last_close = NO_TIME
         self._last_price = NAN
+        self._covered = NO_TIME
 
     def __dealloc__(self):
         free(self._seg_open)
@@ -293,6 +296,7 @@ cdef class BarAggregator:
         self._last_close = NO_TIME
         self._last_seg = 0
         self._last_price = NAN
+        self._covered = NO_TIME
         self._out.n = 0
         self._rej.n = 0
         self.late_count = 0
@@ -439,10 +443,16 @@ cdef class BarAggregator:
             raise ValueError(f"size at index {bad} is {sv[bad]!r}: expected a finite number >= 0")
         return self.drain()
 
-    def update_bar(self, ts_open, open, high, low, close, volume, vwap=math.nan, trades=1):
-        """One input bar placed by its ``ts_open``. Returns closed bars waiting."""
+    def update_bar(self, ts_open, open, high, low, close, volume, vwap=math.nan, trades=1,
+                   input_ns=0):
+        """One input bar placed by its ``ts_open``. Returns closed bars waiting.
+
+        ``input_ns``: the input bar's length (0 when unknown), so ``finish()``
+        knows whether the data covers the open bar to its close.
+        """
         if self._busy:
             raise_busy()
+        span = check_input_ns(input_ns)
         ts, o, h, lo, c = int(ts_open), float(open), float(high), float(low), float(close)
         v, w, n = float(volume), float(vwap), int(trades)
         if not (isfinite(o) and isfinite(h) and isfinite(lo) and isfinite(c)):
@@ -454,16 +464,21 @@ cdef class BarAggregator:
         cdef double cv = v
         cdef double pv = w * cv if cv > 0 else 0.0
         self._add(ts, o, h, lo, c, cv, pv, n)
+        self._cover(ts + span)
         return self._out.n
 
-    def update_bars(self, ts_open, open, high, low, close, volume, vwap=None, trades=None):
+    def update_bars(self, ts_open, open, high, low, close, volume, vwap=None, trades=None,
+                    input_ns=0):
         """Input bars as arrays, placed by ``ts_open``, oldest first.
 
         Without ``vwap`` the output vwap is NaN; without ``trades`` each input
-        bar counts as one.
+        bar counts as one. ``input_ns``: the input bars' length (0 when
+        unknown), so ``finish()`` knows whether the data covers the open bar
+        to its close.
         """
         if self._busy:
             raise_busy()
+        span = check_input_ns(input_ns)
         cols = check_bars(ts_open, open, high, low, close, volume, vwap, trades)
         cdef const int64_t[::1] tv = cols[0]
         cdef const double[::1] ov = cols[1]
@@ -488,6 +503,7 @@ cdef class BarAggregator:
                               wv[i] * v if v > 0 else 0.0, nv[i])
         finally:
             self._busy = False
+        self._cover(tv[n - 1] + span)
         return self.drain()
 
     def flush(self, now_ns):
@@ -507,11 +523,12 @@ cdef class BarAggregator:
         return self.drain()
 
     def finish(self):
-        """End of data: emit the open bar flagged PARTIAL; returns waiting bars."""
+        """End of data: emit the open bar, flagged PARTIAL unless the input bars
+        cover it to its close; returns waiting bars."""
         if self._busy:
             raise_busy()
         if self._has_bar:
-            self._emit_open_bar(C_PARTIAL)
+            self._emit_open_bar(0 if self._covered >= self._b_close else C_PARTIAL)
         return self.drain()
 
     # -- output ---------------------------------------------------------------------
@@ -685,6 +702,13 @@ cdef class BarAggregator:
         self._pv = pv
         self._n = n
         return 0
+
+    cdef _cover(self, end):
+        """The input bars reach ``end`` (a Python int: it may pass INT64_MAX)."""
+        if end > INT64_MAX:
+            end = INT64_MAX
+        if end > self._covered:
+            self._covered = end
 
     cdef int _ensure_horizon(self, int64_t first, int64_t last) except -1:
         """Before a batch: let the caller load segments for its first and last stamps."""

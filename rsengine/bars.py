@@ -95,10 +95,14 @@ class TimeBars:
         ``stamps`` says whether ``ts`` marks the input bars' open or close; a
         close stamp needs ``input_bar`` (the input bar size) to find the open.
         The input size must divide this one, so each input bar lies in one bar.
+        Knowing it also tells ``finish()`` whether the last input bar reaches
+        the open bar's close (a complete bar) or not (``PARTIAL``); without it
+        the last bar is always ``PARTIAL``.
         """
         if stamps not in STAMPS:
             raise ValueError(f"stamps must be 'open' or 'close', not {stamps!r}")
         ts = np.asarray(ts, dtype=np.int64)
+        in_ns = 0
         if input_bar is not None:
             in_ns = parse_bar_size(input_bar)
             if self.bar_ns % in_ns:
@@ -109,7 +113,7 @@ class TimeBars:
                 ts = ts - in_ns
         elif stamps == "close":
             raise ValueError("input bars stamped at their close need input_bar, their size")
-        return self.core.update_bars(ts, open, high, low, close, volume, vwap, trades)
+        return self.core.update_bars(ts, open, high, low, close, volume, vwap, trades, in_ns)
 
     def _load_through(self, ts_ns: int) -> None:
         day = ns_to_date(ts_ns, self.tz)

@@ -629,6 +629,7 @@ class ComponentConfig:
     where: Location = attrs.field(factory=Location)
     section: str = "sources"
     positions: dict = attrs.field(factory=dict, repr=False, eq=False)
+    env_values: dict = attrs.field(factory=dict, repr=False, eq=False)  # kept out of errors
 
     @property
     def key_path(self) -> str:
@@ -649,7 +650,9 @@ class ComponentConfig:
         component itself), pointing into the file."""
         path = tuple(key.split(".")) if isinstance(key, str) and key else tuple(key)
         return ConfigError.at(
-            self.location(path), format_path((self.section, self.name, *path)), message
+            self.location(path),
+            format_path((self.section, self.name, *path)),
+            hide_env_values(message, self.env_values),
         )
 
 
@@ -752,6 +755,7 @@ class _SourceMap:
     keys: dict = attrs.field(factory=dict)  # path -> Location of the key
     raw: dict = attrs.field(factory=dict)  # path -> text of a plain scalar
     env: set = attrs.field(factory=set)  # paths whose text came through ${VAR}
+    env_values: dict = attrs.field(factory=dict)  # NAME -> the text ${NAME} read from env
 
     def at(self, path: tuple, key: bool = False) -> Location:
         if key and path in self.keys:
@@ -813,8 +817,11 @@ class _Tree:
             return None
         except ValueError as exc:  # e.g. a date YAML reads as one: 2024-13-01
             what = "date" if node.tag.endswith(":timestamp") else "value"
-            self.error(_mark(self.file, node.start_mark), path,
-                       f"{node.value!r} is not a valid {what} ({exc})")
+            self.error(
+                _mark(self.file, node.start_mark),
+                path,
+                f"{node.value!r} is not a valid {what} ({exc})",
+            )
             return None
         if node.style is None and isinstance(node.value, str):
             self.smap.raw[path] = node.value
@@ -927,12 +934,43 @@ def _substitute(text: str, path: tuple, smap: _SourceMap, env: Mapping, errors: 
                 )
                 return ""
             return default
+        smap.env_values[name] = value
         return value
 
     out = _VAR.sub(replace, text)
     if used:
         smap.env.add(path)
     return out
+
+
+def hide_env_values(message: str, values: Mapping[str, str]) -> str:
+    """``message`` with each value read from the environment shown as the
+    ``${NAME}`` it came from, so that an error never prints a secret (say a
+    token given under a wrong key). A value is matched as a whole word where it
+    starts or ends with a letter or digit; values under four characters (a
+    port digit, ``yes``) are left alone, as hiding them would garble messages."""
+    for name, value in sorted(values.items(), key=lambda item: -len(item[1])):
+        if len(value) < 4:
+            continue
+        for text in {value, repr(value)[1:-1]} - {""}:
+            pattern = re.escape(text)
+            if re.match(r"\w", text[0]):
+                pattern = r"(?<!\w)" + pattern
+            if re.match(r"\w", text[-1]):
+                pattern += r"(?!\w)"
+            message = re.sub(pattern, "${" + name + "}", message)  # names are \w+
+    return message
+
+
+def _hiding_env_values(errors: list, smap: _SourceMap) -> ConfigError:
+    """One ConfigError for ``errors``, none of them quoting a value from the environment."""
+    flat = [e for err in errors for e in err.errors]
+    return ConfigError.collect(
+        [
+            ConfigError.at(e.location, e.key_path, hide_env_values(e.message, smap.env_values))
+            for e in flat
+        ]
+    )
 
 
 def _substitute_tree(value, path: tuple, smap: _SourceMap, env: Mapping, errors: list):
@@ -1275,6 +1313,7 @@ class _Builder:
                 where=self.smap.at(sub, key=True),
                 section=section,
                 positions=positions,
+                env_values=self.smap.env_values,
             )
         return out
 
@@ -1310,7 +1349,7 @@ def _finish(tree, smap: _SourceMap, overrides, env, errors: list, base_dir) -> C
             f"expected a mapping of sections ({', '.join(_TOP_KEYS)}) at the top, got "
             f"{_describe(tree)}",
         )
-        raise ConfigError.collect(errors)
+        raise _hiding_env_values(errors, smap)
     for key in tree:
         if key not in _TOP_KEYS:
             b.error(
@@ -1332,7 +1371,7 @@ def _finish(tree, smap: _SourceMap, overrides, env, errors: list, base_dir) -> C
         group = b.group(tree, instruments, broken)
     sections = {s: b.components(tree, s) for s in COMPONENT_SECTIONS}
     if errors:
-        raise ConfigError.collect(errors)
+        raise _hiding_env_values(errors, smap)
     if session.calendar is None:
         first = group[0]
         standing = {i.stands_for: i for i in instruments.values() if i.stands_for}

@@ -72,13 +72,19 @@ class CsvSource:
         unknown = set(settings) - set(self.SETTINGS)
         if unknown:
             name = sorted(unknown)[0]
-            raise self._refuse(name, f"unknown setting{_closest(name, self.SETTINGS)}"
-                                     f" (settings: {', '.join(self.SETTINGS)})")
+            raise self._refuse(
+                name,
+                f"unknown setting{_closest(name, self.SETTINGS)}"
+                f" (settings: {', '.join(self.SETTINGS)})",
+            )
         self.on_bad_row = self._choice(settings, "on_bad_row", ("stop", "skip"))
         self.duplicates = self._choice(settings, "duplicates", DUPLICATES)
         self.chunk_rows = settings.get("chunk_rows", 8192)
-        if isinstance(self.chunk_rows, bool) or not isinstance(self.chunk_rows, int) \
-                or self.chunk_rows < 1:
+        if (
+            isinstance(self.chunk_rows, bool)
+            or not isinstance(self.chunk_rows, int)
+            or self.chunk_rows < 1
+        ):
             raise self._refuse("chunk_rows", f"{self.chunk_rows!r} is not a whole number >= 1")
         tz = context.config.session.timezone
         self.window = tuple(self._bound(settings, key, tz) for key in ("start", "end"))
@@ -110,21 +116,23 @@ class CsvSource:
         try:
             return session_bound(value, tz, opening=key == "start")
         except (TypeError, ValueError) as exc:
-            raise self._refuse(key, f"{value!r} is not a session date YYYY-MM-DD ({exc})") \
-                from None
+            raise self._refuse(key, f"{value!r} is not a session date YYYY-MM-DD ({exc})") from None
 
     def _item(self, symbol, item, base):
         at = ("instruments", symbol)
         if symbol not in self.context.symbols:
-            raise self._refuse(at, "not a configured instrument (instruments:"
-                                   f" {', '.join(self.context.symbols)})")
+            raise self._refuse(
+                at, f"not a configured instrument (instruments: {', '.join(self.context.symbols)})"
+            )
         if not isinstance(item, dict):
             raise self._refuse(at, "expected a mapping with files, layout and bar")
         unknown = set(item) - set(self.ITEM)
         if unknown:
             name = sorted(unknown)[0]
-            raise self._refuse((*at, name), f"unknown key{_closest(name, self.ITEM)}"
-                                            f" (keys: {', '.join(self.ITEM)})")
+            raise self._refuse(
+                (*at, name),
+                f"unknown key{_closest(name, self.ITEM)} (keys: {', '.join(self.ITEM)})",
+            )
         layout = self._layout(item.get("layout"), (*at, "layout"))
         bar_ns = 0
         if item.get("bar"):
@@ -145,8 +153,11 @@ class CsvSource:
         for key, name in zip(keys, files, strict=True):
             path = Path(name) if Path(name).is_absolute() else base / name
             if path.is_dir():
-                raise self._refuse(key, f"{path} is a folder; expected a data file (list the"
-                                        " files in it, in time order)")
+                raise self._refuse(
+                    key,
+                    f"{path} is a folder; expected a data file (list the"
+                    " files in it, in time order)",
+                )
             if not path.is_file():
                 raise self._refuse(key, f"{path} does not exist")
             paths.append(path)
@@ -163,21 +174,26 @@ class CsvSource:
         allowed = [a.name for a in attrs.fields(CsvLayout)]
         for name in fields:
             if name not in allowed:
-                raise self._refuse((*at, name), f"not a layout field{_closest(name, allowed)}"
-                                                f" (fields: preset, {', '.join(allowed)})")
+                raise self._refuse(
+                    (*at, name),
+                    f"not a layout field{_closest(name, allowed)}"
+                    f" (fields: preset, {', '.join(allowed)})",
+                )
         if preset is not None and preset not in PRESETS:
-            raise self._refuse(preset_at, f"no preset {preset!r}{_closest(preset, PRESETS)}"
-                                          f" (presets: {', '.join(PRESETS)})")
+            raise self._refuse(
+                preset_at,
+                f"no preset {preset!r}{_closest(preset, PRESETS)} (presets: {', '.join(PRESETS)})",
+            )
         try:
             return CsvLayout.preset(preset, **fields) if preset else CsvLayout(**fields)
         except (TypeError, ValueError) as exc:
             message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-            key = next((f for f in fields if message.startswith((f"{f}:", f"{f}[", f"'{f}'"))),
-                       None)
+            key = next(
+                (f for f in fields if message.startswith((f"{f}:", f"{f}[", f"'{f}'"))), None
+            )
             if key is None:
                 raise self._refuse(at, message) from None
             raise self._refuse((*at, key), message.removeprefix(f"{key}: ")) from None
-
 
     @property
     def bad_rows(self) -> int:
@@ -192,8 +208,9 @@ class CsvSource:
         return {symbol: self._stream(*item) for symbol, item in self.items.items()}
 
     def _stream(self, paths, layout, bar_ns):
-        reader = read([str(p) for p in paths], layout, self.chunk_rows, self.on_bad_row,
-                      self.duplicates)
+        reader = read(
+            [str(p) for p in paths], layout, self.chunk_rows, self.on_bad_row, self.duplicates
+        )
         self.readers.append(reader)
         lo, hi = self.window
         for chunk in reader:
@@ -211,7 +228,8 @@ class CsvSource:
                 yield BarChunk(ts_open, o, h, low, c, v, bar_ns)
         if reader.stats.duplicates:
             self.context.log.warning(
-                "duplicate bars dropped", count=reader.stats.duplicates,
+                "duplicate bars dropped",
+                count=reader.stats.duplicates,
                 files=[f.path for f in reader.stats.files if f.duplicates],
             )
 

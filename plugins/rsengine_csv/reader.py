@@ -137,8 +137,7 @@ class CsvFormatError(ValueError):
     one field).
     """
 
-    def __init__(self, message, *, path, line=None, column=None, field=None, text=None,
-                 kind=None):
+    def __init__(self, message, *, path, line=None, column=None, field=None, text=None, kind=None):
         super().__init__(message)
         self.path = path
         self.line = line
@@ -316,8 +315,11 @@ class CsvLayout:
             raise ValueError("columns: map either 'ts' or 'date' + 'time', not both")
         if not has_ts and not all(has_dt):
             raise ValueError("columns: map 'ts' (or both 'date' and 'time')")
-        missing = [f for f in VALUE_FIELDS[self.kind] if f not in OPTIONAL_DEFAULTS
-                   and f not in self.columns]
+        missing = [
+            f
+            for f in VALUE_FIELDS[self.kind]
+            if f not in OPTIONAL_DEFAULTS and f not in self.columns
+        ]
         if missing:
             raise ValueError(f"columns: {self.kind} need {', '.join(map(repr, missing))}")
         if self.ts_format in UNIX_FORMATS and not has_ts:
@@ -341,8 +343,7 @@ class CsvLayout:
             if not _is_column(self.symbol_column):
                 raise ValueError(f"symbol_column: {self.symbol_column!r} is not a column")
             if self.header is not True and not isinstance(self.symbol_column, int):
-                raise ValueError("symbol_column: the file may have no header; use a 0-based"
-                                 " index")
+                raise ValueError("symbol_column: the file may have no header; use a 0-based index")
         if self.symbol is not None and self.symbol_column is None:
             raise ValueError("symbol: filtering by symbol needs symbol_column")
         if not isinstance(self.skip_rows, int) or self.skip_rows < 0:
@@ -485,8 +486,13 @@ def _short(text: str, limit: int = 80) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
-def read(paths, layout: CsvLayout, chunk_rows: int = 65536, on_bad_row: str = "stop",
-         duplicates: str = "error"):
+def read(
+    paths,
+    layout: CsvLayout,
+    chunk_rows: int = 65536,
+    on_bad_row: str = "stop",
+    duplicates: str = "error",
+):
     """Stream ``paths`` (one path or a list, read in order) with ``layout``.
 
     Returns a :class:`CsvReader`: iterate it for :class:`Chunk` objects of up to
@@ -497,8 +503,9 @@ def read(paths, layout: CsvLayout, chunk_rows: int = 65536, on_bad_row: str = "s
     same too (counted in ``FileStats.duplicates``) and keeps it a bad row
     otherwise.
     """
-    return CsvReader(paths, layout, chunk_rows=chunk_rows, on_bad_row=on_bad_row,
-                     duplicates=duplicates)
+    return CsvReader(
+        paths, layout, chunk_rows=chunk_rows, on_bad_row=on_bad_row, duplicates=duplicates
+    )
 
 
 class CsvReader:
@@ -507,8 +514,14 @@ class CsvReader:
     ``stats`` (:class:`ReadStats`) fills in as the files are read.
     """
 
-    def __init__(self, paths, layout: CsvLayout, chunk_rows: int = 65536,
-                 on_bad_row: str = "stop", duplicates: str = "error"):
+    def __init__(
+        self,
+        paths,
+        layout: CsvLayout,
+        chunk_rows: int = 65536,
+        on_bad_row: str = "stop",
+        duplicates: str = "error",
+    ):
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         self.paths = [os.fspath(p) for p in paths]
@@ -529,8 +542,9 @@ class CsvReader:
         self._format = StampFormat(layout.ts_format)
         self._zone = Zone(layout.tz, layout.tz_ambiguous)
         self._encoding = codecs.lookup(layout.encoding).name
-        self._fields = [f for f in ("ts", "date", "time", *VALUE_FIELDS[layout.kind])
-                        if f in layout.columns]
+        self._fields = [
+            f for f in ("ts", "date", "time", *VALUE_FIELDS[layout.kind]) if f in layout.columns
+        ]
         self._last_ts: int | None = None
         self._pending: list[dict] = []
         self._pending_n = 0
@@ -565,11 +579,15 @@ class CsvReader:
         """A file that cannot be read to its end (truncated or not gzip, a folder...)."""
         where, after = f"{path}:{self._line + 1}", f"after line {self._line}"
         if isinstance(exc, EOFError):
-            problem = (f"{where}: the gzip data ends early, {after}: the file is truncated"
-                       " (an interrupted download or copy?)")
+            problem = (
+                f"{where}: the gzip data ends early, {after}: the file is truncated"
+                " (an interrupted download or copy?)"
+            )
         elif isinstance(exc, gzip.BadGzipFile) and self._line == 0 and "gzipped" in str(exc):
-            problem = (f"{path}: is not gzip data ({exc}); a file named .gz must be"
-                       " gzip-compressed: compress it, or drop .gz from its name")
+            problem = (
+                f"{path}: is not gzip data ({exc}); a file named .gz must be"
+                " gzip-compressed: compress it, or drop .gz from its name"
+            )
         elif isinstance(exc, (gzip.BadGzipFile, zlib.error)):
             problem = f"{where}: the gzip data is corrupt {after} ({exc})"
         else:
@@ -588,7 +606,10 @@ class CsvReader:
                     raise CsvFormatError(
                         f"{path}:{line} ({field}): column index {ref} is beyond the header's"
                         f" {len(names)} columns",
-                        path=path, line=line, field=field, kind="header",
+                        path=path,
+                        line=line,
+                        field=field,
+                        kind="header",
                     )
                 index[field] = ref
                 continue
@@ -600,13 +621,21 @@ class CsvReader:
                 raise CsvFormatError(
                     f"{path}:{line} ({field}): the header has no column {ref!r}"
                     f"{_closest(ref, names)} (columns: {', '.join(map(repr, names))})",
-                    path=path, line=line, field=field, text=ref, kind="header",
+                    path=path,
+                    line=line,
+                    field=field,
+                    text=ref,
+                    kind="header",
                 )
             if len(hits) > 1:
                 raise CsvFormatError(
                     f"{path}:{line} ({field}): the header has {ref!r} {len(hits)} times"
                     f" (columns {', '.join(str(h + 1) for h in hits)}); map it by index",
-                    path=path, line=line, field=field, text=ref, kind="header",
+                    path=path,
+                    line=line,
+                    field=field,
+                    text=ref,
+                    kind="header",
                 )
             index[field] = hits[0]
         return index
@@ -619,7 +648,9 @@ class CsvReader:
             fh.close()
             raise CsvFormatError(
                 f"{path}: is gzip-compressed but its name does not end in .gz; rename it"
-                " (or decompress it)", path=path, kind="file",
+                " (or decompress it)",
+                path=path,
+                kind="file",
             )
         return fh
 
@@ -631,14 +662,18 @@ class CsvReader:
             raise CsvFormatError(
                 f"{path}:{line}:{text[:at].count(layout.delimiter) + 1}: the header"
                 f" {not_text_problem(byte_of(text[at]), layout.encoding)}",
-                path=path, line=line, kind="header",
+                path=path,
+                line=line,
+                kind="header",
             )
         try:
             names = split_line(text.rstrip("\r\n"), layout.delimiter)
         except csv.Error as exc:
             raise CsvFormatError(
                 f"{path}:{line}: the header has quoting the csv module cannot read ({exc})",
-                path=path, line=line, kind="header",
+                path=path,
+                line=line,
+                kind="header",
             ) from None
         stamp = self._stamp_among(names, by_index=True)
         if layout.header == "auto":
@@ -687,7 +722,10 @@ class CsvReader:
             f"{path}:{line}: the header row looks like data ({_short(stamp)!r} is a stamp in"
             f" format {self.layout.ts_format!r}): the file seems to have no header row; set"
             " header: false (or header: auto)",
-            path=path, line=line, text=stamp, kind="header",
+            path=path,
+            line=line,
+            text=stamp,
+            kind="header",
         )
 
     def _use_header(self, names, path, line):
@@ -713,12 +751,15 @@ class CsvReader:
                 if not first:
                     raise CsvFormatError(
                         f"{path}:{line_no + 1}: the file ends before its header",
-                        path=path, line=line_no + 1, kind="header",
+                        path=path,
+                        line=line_no + 1,
+                        kind="header",
                     )
                 if line_no == 0:
                     first = first.removeprefix(_BOM)
-                names = self._header(first.decode(layout.encoding, "surrogateescape"), path,
-                                     line_no + 1)
+                names = self._header(
+                    first.decode(layout.encoding, "surrogateescape"), path, line_no + 1
+                )
                 if names is None:
                     carry = first  # header "auto": the line is data
                 else:
@@ -743,14 +784,15 @@ class CsvReader:
                 if b'"' in block:  # quoted fields: the csv module from here on
                     if carry:
                         carry += fh.readline()  # finish the line (and its last character)
-                    lines = io.StringIO((block + carry).decode(layout.encoding,
-                                                               "surrogateescape"), newline="")
+                    lines = io.StringIO(
+                        (block + carry).decode(layout.encoding, "surrogateescape"), newline=""
+                    )
                     rest = io.TextIOWrapper(fh, layout.encoding, "surrogateescape", newline="")
-                    yield from self._csv_batches(path, itertools.chain(lines, rest), line_no,
-                                                 self._index)
+                    yield from self._csv_batches(
+                        path, itertools.chain(lines, rest), line_no, self._index
+                    )
                     return
-                raw = split_block(block, line_no, self._needed, layout.delimiter,
-                                  layout.encoding)
+                raw = split_block(block, line_no, self._needed, layout.delimiter, layout.encoding)
                 line_no += raw.blank + len(raw.lines)
                 self._line = line_no
                 yield raw
@@ -775,7 +817,9 @@ class CsvReader:
                 if first is None:
                     raise CsvFormatError(
                         f"{path}:{line_no + 1}: the file ends before its header",
-                        path=path, line=line_no + 1, kind="header",
+                        path=path,
+                        line=line_no + 1,
+                        kind="header",
                     )
                 if line_no == 0:
                     first = first.removeprefix("\ufeff")
@@ -816,13 +860,22 @@ class CsvReader:
         for i in np.flatnonzero(short).tolist():
             nf = int(raw.nfields[i])
             field = min((f for f, j in idx.items() if j >= nf), key=idx.get)
-            flag(i, field, _as_text(raw.texts[i], enc),
-                 f"has {nf} field{'s' * (nf != 1)}; expected at least {self._max_idx + 1}",
-                 FIELDS)
+            flag(
+                i,
+                field,
+                _as_text(raw.texts[i], enc),
+                f"has {nf} field{'s' * (nf != 1)}; expected at least {self._max_idx + 1}",
+                FIELDS,
+            )
         if raw.overlong:
             for i, j in raw.overlong.items():
-                flag(i, field_of[j], _as_text(raw.cols[j][i], enc),
-                     f"is longer than {_MAX_FIELD} characters", FIELDS)
+                flag(
+                    i,
+                    field_of[j],
+                    _as_text(raw.cols[j][i], enc),
+                    f"is longer than {_MAX_FIELD} characters",
+                    FIELDS,
+                )
 
         cols = raw.cols
         rows = np.arange(n)
@@ -843,8 +896,7 @@ class CsvReader:
             stamp_col = cols[idx["ts"]]
         else:
             space = b" " if cols[idx["date"]].dtype.kind == "S" else " "
-            stamp_col = np.strings.add(np.strings.add(cols[idx["date"]], space),
-                                       cols[idx["time"]])
+            stamp_col = np.strings.add(np.strings.add(cols[idx["date"]], space), cols[idx["time"]])
         ts_field = "ts" if "ts" in idx else "date+time"
         ns, has_off, ok = self._format.parse_many(stamp_col)
         for i in np.flatnonzero(~ok).tolist():
@@ -879,16 +931,22 @@ class CsvReader:
             for i in np.flatnonzero(high < low).tolist():
                 hi_text = _as_text(cols[idx["high"]][i], enc)
                 lo_text = _as_text(cols[idx["low"]][i], enc)
-                flag(i, "high", hi_text, f"is below low {lo_text!r}; expected high >= low",
-                     HIGH_LOW)
+                flag(
+                    i, "high", hi_text, f"is below low {lo_text!r}; expected high >= low", HIGH_LOW
+                )
             for field in ("open", "close"):
                 v = values[field]
                 for i in np.flatnonzero((v < low) | (v > high)).tolist():
                     lo_text = _as_text(cols[idx["low"]][i], enc)
                     hi_text = _as_text(cols[idx["high"]][i], enc)
-                    flag(i, field, _as_text(cols[idx[field]][i], enc),
-                         f"is outside the bar's range low {lo_text!r} .. high {hi_text!r};"
-                         f" expected low <= {field} <= high", OPEN_CLOSE)
+                    flag(
+                        i,
+                        field,
+                        _as_text(cols[idx[field]][i], enc),
+                        f"is outside the bar's range low {lo_text!r} .. high {hi_text!r};"
+                        f" expected low <= {field} <= high",
+                        OPEN_CLOSE,
+                    )
 
         # order
         bad = np.zeros(m, bool)
@@ -908,7 +966,11 @@ class CsvReader:
                         f" {format_ns(ns[first])} is earlier than the last stamp"
                         f" {format_ns(self._last_ts)} of the file before; files must be"
                         " given in time order",
-                        path=path, line=line, column=col, field=ts_field, text=text,
+                        path=path,
+                        line=line,
+                        column=col,
+                        field=ts_field,
+                        text=text,
                         kind="file_order",
                     )
             self._file_start = False
@@ -918,12 +980,20 @@ class CsvReader:
             running = np.maximum.accumulate(np.concatenate([[prev], t[:-1]]))
             for k in np.flatnonzero(t < running).tolist():
                 i = int(good_rows[k])
-                flag(i, ts_field, _as_text(stamp_col[i], enc),
-                     f"= {format_ns(t[k])} is earlier than the previous row's stamp"
-                     f" {format_ns(running[k])}; expected stamps in time order", ORDER)
+                flag(
+                    i,
+                    ts_field,
+                    _as_text(stamp_col[i], enc),
+                    f"= {format_ns(t[k])} is earlier than the previous row's stamp"
+                    f" {format_ns(running[k])}; expected stamps in time order",
+                    ORDER,
+                )
 
-        dropped = self._duplicates(ns, values, stamp_col, issues, flag, path, raw, rows) \
-            if layout.kind == "bars" else ()
+        dropped = (
+            self._duplicates(ns, values, stamp_col, issues, flag, path, raw, rows)
+            if layout.kind == "bars"
+            else ()
+        )
 
         # deliver
         error = None
@@ -961,8 +1031,12 @@ class CsvReader:
             self._pending_n += delivered
             if layout.kind == "bars":
                 k = delivered - 1 if keep is None else int(keep[-1])
-                self._last_bar = (int(ns[k]), self._bar_values(values, k),
-                                  path, int(raw.lines[rows[k]]))
+                self._last_bar = (
+                    int(ns[k]),
+                    self._bar_values(values, k),
+                    path,
+                    int(raw.lines[rows[k]]),
+                )
         return error
 
     def _bar_values(self, values, k) -> tuple:
@@ -1002,12 +1076,17 @@ class CsvReader:
             problem = (
                 f"repeats the stamp of the bar at {where} with the same values (a duplicated"
                 " row); expected one row per bar, or set duplicates: drop"
-                if same else
-                f"repeats the stamp of the bar at {where} with other values; expected one"
+                if same
+                else f"repeats the stamp of the bar at {where} with other values; expected one"
                 " row per bar"
             )
-            flag(i, "date+time" if "date" in self._index else "ts",
-                 _as_text(stamp_col[i], self.layout.encoding), problem, DUPLICATE)
+            flag(
+                i,
+                "date+time" if "date" in self._index else "ts",
+                _as_text(stamp_col[i], self.layout.encoding),
+                problem,
+                DUPLICATE,
+            )
         return dropped
 
     def _numbers(self, col: np.ndarray, field: str, flag) -> np.ndarray:
@@ -1037,8 +1116,13 @@ class CsvReader:
         for i in np.flatnonzero(low).tolist():
             flag(i, field, _as_text(col[i], enc), low_problem, low_kind)
         for i in np.flatnonzero(np.isfinite(values) & (values > cap)).tolist():
-            flag(i, field, _as_text(col[i], enc),
-                 f"is too large; expected a {field} <= {_exponent(cap)}", TOO_LARGE)
+            flag(
+                i,
+                field,
+                _as_text(col[i], enc),
+                f"is too large; expected a {field} <= {_exponent(cap)}",
+                TOO_LARGE,
+            )
         return values
 
     def _error(self, path, raw, rows, i, issue) -> CsvFormatError:
@@ -1048,7 +1132,12 @@ class CsvReader:
             col = self._index["date" if field == "date+time" else field] + 1
         return CsvFormatError(
             f"{path}:{line}:{col} ({field}): {_short(text)!r} {problem}",
-            path=path, line=line, column=col, field=field, text=text, kind=kind,
+            path=path,
+            line=line,
+            column=col,
+            field=field,
+            text=text,
+            kind=kind,
         )
 
     def _emit(self, path: str, final: bool) -> Iterator[Chunk]:
@@ -1112,8 +1201,14 @@ PRESETS: dict[str, CsvLayout] = {
     ),
     "barchart_hourly": CsvLayout(
         kind="bars",
-        columns={"ts": "Time", "open": "Open", "high": "High", "low": "Low", "close": "Close",
-                 "volume": "Volume"},
+        columns={
+            "ts": "Time",
+            "open": "Open",
+            "high": "High",
+            "low": "Low",
+            "close": "Close",
+            "volume": "Volume",
+        },
         ts_format="iso",
         tz="UTC",
         stamps="open",

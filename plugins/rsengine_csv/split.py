@@ -49,11 +49,15 @@ class Lines:
 
 def not_text_problem(byte: int, encoding: str) -> str:
     if byte == 0:
-        return ("has a NUL byte; expected text (a binary file, or UTF-16 text? set the"
-                " layout's encoding)")
-    return (f"has the byte 0x{byte:02x}, which is not {encoding} text; expected a text file"
-            f" in {encoding} (a binary or compressed file? another encoding? set the"
-            " layout's encoding)")
+        return (
+            "has a NUL byte; expected text (a binary file, or UTF-16 text? set the"
+            " layout's encoding)"
+        )
+    return (
+        f"has the byte 0x{byte:02x}, which is not {encoding} text; expected a text file"
+        f" in {encoding} (a binary or compressed file? another encoding? set the"
+        " layout's encoding)"
+    )
 
 
 def first_not_text(text: str) -> int | None:
@@ -182,8 +186,10 @@ def _field_at(text: str, pos: int, delimiter: str) -> tuple[int, int]:
 
 
 def _quote_problem(exc: csv.Error) -> str:
-    return (f"has quoting the csv module cannot read ({exc}); expected every quoted field"
-            " to close on its own line, followed by the delimiter")
+    return (
+        f"has quoting the csv module cannot read ({exc}); expected every quoted field"
+        " to close on its own line, followed by the delimiter"
+    )
 
 
 def split_text(lines: list[str], line_no: int, needed, delimiter: str, encoding: str) -> Raw:
@@ -229,6 +235,7 @@ def split_text(lines: list[str], line_no: int, needed, delimiter: str, encoding:
                     overlong.setdefault(i, j)
                     values[i] = v[:MAX_FIELD]
         cols[j] = np.array([shown(v) for v in values] if broken else values, dtype=str)
-    texts = [shown(delimiter.join(r)) for r in rows] if broken else \
-        [delimiter.join(r) for r in rows]
+    texts = (
+        [shown(delimiter.join(r)) for r in rows] if broken else [delimiter.join(r) for r in rows]
+    )
     return Raw(cols, nfields, starts, texts, n_blank, overlong, broken)

@@ -26,8 +26,6 @@ _MIN_YEAR, _MAX_YEAR = 1678, 2261  # int64 ns covers 1677-09-21 .. 2262-04-11
 _UTC_NAMES = {"UTC", "ETC/UTC", "ETC/UCT", "UCT", "ZULU", "ETC/ZULU", "GMT", "ETC/GMT"}
 
 
-
-
 class Bad(Exception):
     """One bad value: ``problem`` completes the sentence "'text' ..."."""
 
@@ -54,8 +52,12 @@ _PATTERN_PARTS = {
     "z": r"(?P<z>[Zz]|[+-]\d{2}(?::?\d{2})?)",
 }
 _TWO_DIGITS = set("mdHIMS")
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 _EXAMPLE = dt.datetime(2024, 1, 2, 15, 30, 0, 123456)
 
 
@@ -223,8 +225,7 @@ class StampFormat:
             places = len(str(self.unix)) - 1
             frac = (frac or "").rstrip("0")
             if len(frac) > places:
-                raise Bad(f"has more decimals than {self.fmt} can hold to the nanosecond") \
-                    from None
+                raise Bad(f"has more decimals than {self.fmt} can hold to the nanosecond") from None
             value = int(whole) * self.unix + int(frac.ljust(places, "0") or 0)
             value = -value if sign == "-" else value
         if not -(2**63) <= value < 2**63:

@@ -65,6 +65,69 @@ def test_finish_emits_open_bar_flagged_partial():
     assert len(agg.finish()) == 0
 
 
+def one_minute_bars(agg, first, count, **kwargs):
+    """``count`` one-minute input bars from ``first`` (ns), prices 1, 2, 3 …"""
+    opens = [first + i * MIN for i in range(count)]
+    prices = [float(i + 1) for i in range(count)]
+    return agg.update_bars(opens, prices, prices, prices, prices, [1.0] * count, **kwargs)
+
+
+def test_finish_leaves_a_bar_complete_when_the_input_bars_reach_its_close():
+    agg = simple()
+    one_minute_bars(agg, t("10:00"), 5, input_ns=MIN)  # the last covers 10:04-10:05
+    bars = agg.finish()
+    assert list(bars.ts_close) == [t("10:05")] and bars.flags[0] == 0
+
+
+def test_finish_flags_partial_when_the_last_input_bar_ends_before_the_close():
+    agg = simple()
+    one_minute_bars(agg, t("10:00"), 4, input_ns=MIN)  # data ends at 10:04
+    bars = agg.finish()
+    assert list(bars.ts_close) == [t("10:05")] and bars.flags[0] == PARTIAL
+
+
+def test_finish_flags_partial_when_the_input_bar_length_is_unknown():
+    agg = simple()
+    one_minute_bars(agg, t("10:00"), 5)
+    assert agg.finish().flags[0] == PARTIAL
+
+
+def test_single_input_bar_with_its_length_completes_the_bar_it_ends():
+    agg = simple(bar_ns=2 * MIN)
+    agg.update_bar(t("10:00"), 1.0, 1.0, 1.0, 1.0, 1.0, input_ns=MIN)
+    agg.update_bar(t("10:01"), 2.0, 2.0, 2.0, 2.0, 1.0, input_ns=MIN)
+    bars = agg.finish()
+    assert list(bars.ts_close) == [t("10:02")] and bars.flags[0] == 0
+
+
+def test_input_bars_before_the_open_bar_do_not_complete_it():
+    agg = simple()
+    first = one_minute_bars(agg, t("10:00"), 5, input_ns=MIN)
+    second = one_minute_bars(agg, t("10:05"), 1)  # opens 10:05-10:10; its length is not given
+    bars = Bars.concat([first, second, agg.finish()])
+    assert list(bars.ts_close) == [t("10:05"), t("10:10")]
+    assert list(bars.flags) == [0, PARTIAL]
+
+
+def test_negative_input_bar_length_is_rejected():
+    agg = simple()
+    with pytest.raises(ValueError, match="input_ns must be >= 0"):
+        one_minute_bars(agg, t("10:00"), 1, input_ns=-1)
+    with pytest.raises(ValueError, match="input_ns must be >= 0"):
+        agg.update_bar(t("10:00"), 1.0, 1.0, 1.0, 1.0, 1.0, input_ns=-MIN)
+    assert not agg.has_open_bar
+
+
+def test_trades_never_prove_a_bar_complete_but_the_clock_does():
+    # a trade 1 ns before the close shows nothing about the last nanosecond
+    for flush_at, flag in ((None, PARTIAL), (t("10:05") - 1, PARTIAL), (t("10:05"), 0)):
+        agg = simple()
+        agg.update_many([t("10:01"), t("10:05") - 1], [1.0, 2.0], [1.0, 1.0])
+        bars = agg.drain() if flush_at is None else agg.flush(flush_at)
+        bars = Bars.concat([bars, agg.finish()])
+        assert list(bars.ts_close) == [t("10:05")] and bars.flags[0] == flag, flush_at
+
+
 def test_ohlcv_vwap_and_trade_count_of_one_bar():
     agg = simple()
     feed(
@@ -369,6 +432,55 @@ def test_combining_minute_bars_stamped_at_close():
     assert list(out.ts_open) == [et_ns("2024-03-06 10:00"), et_ns("2024-03-06 10:05")]
     assert (out.open[0], out.high[0], out.low[0], out.close[0], out.volume[0]) == (1, 9, 0, 6, 5)
     assert out.trades[0] == 5  # no trade counts given: input bars are counted
+
+
+@pytest.mark.parametrize("stamps", ["open", "close"])
+@pytest.mark.parametrize(
+    ("bar", "last_open", "ts_open", "ts_close"),
+    [
+        ("5min", "2024-03-08 16:55", "2024-03-08 16:55", "2024-03-08 17:00"),  # session close
+        ("60min", "2024-03-08 16:55", "2024-03-08 16:00", "2024-03-08 17:00"),
+        ("30min", "2024-07-03 13:10", "2024-07-03 13:00", "2024-07-03 13:15"),  # early close
+        ("15min", "2024-03-08 10:10", "2024-03-08 10:00", "2024-03-08 10:15"),  # mid-session
+    ],
+)
+def test_last_combined_bar_is_complete_when_the_input_reaches_its_close(
+    bar, last_open, ts_open, ts_close, stamps
+):
+    bars = TimeBars(bar)
+    last = et_ns(last_open)
+    opens = np.array([last - 10 * MIN, last - 5 * MIN, last])
+    ts = opens + 5 * MIN if stamps == "close" else opens
+    out = Bars.concat(
+        [
+            bars.update_bars(
+                ts, *[[1.0, 2.0, 3.0]] * 4, [1.0] * 3, stamps=stamps, input_bar="5min"
+            ),
+            bars.finish(),
+        ]
+    )
+    assert (out.ts_open[-1], out.ts_close[-1]) == (et_ns(ts_open), et_ns(ts_close))
+    assert list(out.flags) == [0] * len(out)
+
+
+@pytest.mark.parametrize("stamps", ["open", "close"])
+def test_last_combined_bar_is_partial_when_the_input_stops_inside_it(stamps):
+    bars = TimeBars("15min")
+    opens = np.array([et_ns("2024-03-08 10:00"), et_ns("2024-03-08 10:05")])
+    ts = opens + 5 * MIN if stamps == "close" else opens
+    out = Bars.concat(
+        [
+            bars.update_bars(ts, *[[1.0, 2.0]] * 4, [1.0] * 2, stamps=stamps, input_bar="5min"),
+            bars.finish(),
+        ]
+    )
+    assert list(out.ts_close) == [et_ns("2024-03-08 10:15")] and list(out.flags) == [PARTIAL]
+
+
+def test_combined_bars_without_the_input_size_end_partial():
+    bars = TimeBars("5min")
+    bars.update_bars([et_ns("2024-03-08 16:55")], [1.0], [1.0], [1.0], [1.0], [1.0])
+    assert list(bars.finish().flags) == [PARTIAL]
 
 
 def test_combining_rejects_input_size_that_does_not_divide():

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rsengine.core.pure import aggregate as pure_aggregate
-from rsengine.core.types import BAR_COLUMNS, BAR_FLOAT_COLUMNS, Bars, Rejected
+from rsengine.core.types import BAR_COLUMNS, BAR_FLOAT_COLUMNS, PARTIAL, Bars, Rejected
 
 compiled_aggregate = pytest.importorskip(
     "rsengine.core._aggregate", reason="the compiled core is not built"
@@ -274,6 +274,15 @@ def bar_streams(draw, layout, max_size=40):
     return rows
 
 
+def input_lengths(layout):
+    """An input bar length in ns: unknown (0), one unit, the output bar, or anything
+    up to twice it, so the last input bar may end before, at or past the close."""
+    return st.one_of(
+        st.sampled_from([0, layout.unit, layout.bar_ns]),
+        st.integers(0, 2 * layout.bar).map(lambda u: u * layout.unit),
+    )
+
+
 def chunked(draw, rows):
     """Split rows into consecutive chunks of random sizes (empty chunks included)."""
     chunks, i = [], 0
@@ -394,16 +403,40 @@ def test_update_bars_and_update_bar_match_pure(data, with_vwap, with_trades):
     layout = data.draw(layouts())
     twins = Twins(layout)
     for chunk in chunked(data.draw, data.draw(bar_streams(layout))):
+        input_ns = data.draw(input_lengths(layout))
         if data.draw(st.booleans()):
-            twins.call("update_bars", *bar_arrays(chunk, with_vwap, with_trades))
+            twins.call("update_bars", *bar_arrays(chunk, with_vwap, with_trades), input_ns=input_ns)
         else:
             for row in chunk:
-                extra = {}
+                extra = {"input_ns": input_ns}
                 if with_vwap:
                     extra["vwap"] = row[6]
                 if with_trades:
                     extra["trades"] = row[7]
                 twins.call("update_bar", *row[:6], **extra)
+    twins.finish_and_compare()
+
+
+@PARITY
+@given(data=st.data())
+def test_last_bar_is_flagged_partial_exactly_when_the_input_stops_before_its_close(data):
+    layout = data.draw(layouts(fill=False))
+    twins = Twins(layout)
+    rows = data.draw(bar_streams(layout, max_size=10))
+    input_ns = data.draw(input_lengths(layout))
+    twins.call("update_bars", *bar_arrays(rows), input_ns=input_ns)
+    _, last = twins.call("finish")
+    if len(last):  # independent of both twins: the last input bar's end against the close
+        ends_at = max(r[0] for r in rows) + input_ns
+        assert last.flags[-1] == (0 if ends_at >= last.ts_close[-1] else PARTIAL)
+    twins.finish_and_compare()
+
+
+@pytest.mark.parametrize("input_ns", [-1, -(2**70), 2**70])
+def test_input_bar_length_is_checked_like_pure(input_ns):
+    twins = Twins(Layout(1, 0, 10, (0,), (100,), (0,), False))
+    twins.call("update_bars", [5], [1.0], [1.0], [1.0], [1.0], [1.0], input_ns=input_ns)
+    twins.call("update_bar", 6, 1.0, 1.0, 1.0, 1.0, 1.0, input_ns=input_ns)
     twins.finish_and_compare()
 
 
@@ -492,10 +525,10 @@ def test_random_operation_sequences_match_pure(data):
         elif op == "bars" and bars:
             k = data.draw(st.integers(0, 5))
             chunk, bars = bars[:k], bars[k:]
-            twins.call("update_bars", *bar_arrays(chunk))
+            twins.call("update_bars", *bar_arrays(chunk), input_ns=data.draw(input_lengths(layout)))
         elif op == "bar" and bars:
             row, bars = bars[0], bars[1:]
-            twins.call("update_bar", *row)
+            twins.call("update_bar", *row, input_ns=data.draw(input_lengths(layout)))
         elif op == "drain":
             twins.call("drain")
         elif op == "rejected":

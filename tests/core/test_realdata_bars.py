@@ -135,3 +135,34 @@ def test_mes_5min_combined_to_larger_bars_matches_pandas(
     for sunday in ("2024-03-10", "2024-11-03"):
         first_after = got.ts_open[np.searchsorted(got.ts_open, et_ns(f"{sunday} 12:00"))]
         assert first_after == et_ns(f"{sunday} 18:00")
+
+
+@pytest.mark.parametrize("stamps", ["open", "close"])
+@pytest.mark.parametrize(
+    ("last_row", "minutes", "partial"),
+    [
+        ("2024-03-08 16:55", 5, False),  # the file ends at the 17:00 ET session close
+        ("2024-03-08 16:55", 60, False),
+        ("2024-07-03 13:10", 30, False),  # ends at the 13:15 ET early close
+        ("2024-03-08 10:10", 15, False),  # cut at a bar edge inside the session
+        ("2024-03-08 10:05", 15, True),  # cut mid-bar: 10:10-10:15 is not in the file
+        ("2024-03-08 16:50", 60, True),  # 16:55-17:00 is not in the file
+    ],
+)
+def test_last_bar_of_a_cut_mes_file_is_partial_only_when_the_file_stops_inside_it(
+    mes, session_bounds, last_row, minutes, partial, stamps
+):
+    last = pd.Timestamp(last_row, tz="America/New_York")
+    cut = mes[(mes.index >= last - pd.Timedelta(days=3)) & (mes.index <= last)]
+    want, ts_open, ts_close = expected_combined(cut, minutes, None, session_bounds)
+    stamp_ns = ns(cut.index) + (5 * 60 * 10**9 if stamps == "close" else 0)
+    cols = [cut[c].to_numpy(float) for c in ("open", "high", "low", "close", "volume")]
+
+    bars = TimeBars(f"{minutes}min")
+    got = run(bars, lambda b: b.update_bars(stamp_ns, *cols, stamps=stamps, input_bar="5min"))
+
+    assert_bars_equal(got, want, ts_open, ts_close)
+    # independent of rsengine: the file covers up to its last bar's open + 5 minutes
+    file_end = ns(cut.index)[-1] + 5 * 60 * 10**9
+    assert (file_end < ts_close[-1]) == partial
+    assert list(got.flags) == [0] * (len(got) - 1) + [PARTIAL if partial else 0]

@@ -537,6 +537,37 @@ def test_env_is_not_applied_to_keys():
     assert c.sources["x"].settings == {"${KEY}": 1}
 
 
+SECRET = {"IB_PASSWORD": "s3cret-T0ken"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "run:\n  mode: ${IB_PASSWORD}\n",  # a secret under a key with choices
+        "session: ${IB_PASSWORD}\n",  # where a mapping belongs
+        "outputs:\n  record: https://x/?key=${IB_PASSWORD}\n",  # inside a longer text
+    ],
+)
+def test_config_error_shows_the_variable_not_the_secret_it_holds(text):
+    with pytest.raises(ConfigError) as info:
+        load(text, env=SECRET)
+    assert "s3cret-T0ken" not in str(info.value)
+    assert "${IB_PASSWORD}" in str(info.value)
+
+
+def test_config_error_from_an_override_shows_the_variable_not_the_secret():
+    with pytest.raises(ConfigError) as info:
+        load("run: {}\n", env=SECRET, overrides=["run.speed=${IB_PASSWORD}"])
+    assert "s3cret-T0ken" not in str(info.value)
+
+
+def test_a_plugin_refusing_a_setting_from_the_environment_does_not_print_the_secret():
+    c = load("sources:\n  ib:\n    pasword: ${IB_PASSWORD}\n", env=SECRET)
+    ib = c.sources["ib"]
+    error = ib.error("pasword", f"unknown setting with value {ib.settings['pasword']!r}")
+    assert str(error).endswith("sources.ib.pasword: unknown setting with value '${IB_PASSWORD}'")
+
+
 # --- overrides ----------------------------------------------------------------------------
 
 

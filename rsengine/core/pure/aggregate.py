@@ -17,7 +17,11 @@ Rules (DOMAIN.md §2):
   Filling walks the grid from the last bar to the next one inside a segment,
   and across a segment change fills the end of the old segment and the start
   of the new one; whole segments without a trade are never filled.
-* ``finish()`` emits the open bar flagged PARTIAL.
+* ``finish()`` emits the open bar flagged PARTIAL unless the data is known to
+  cover its whole span: input bars of known length ``input_ns`` cover
+  ``[ts_open, ts_open + input_ns)``, and a bar is complete when the last of
+  them reaches its close. A trade covers only its own instant, so a bar built
+  from trades is complete only once a trade or ``flush(now)`` passes its end.
 
 Input may also be bars (``update_bars``): each input bar is placed by its
 ``ts_open`` and combined into the output bar containing it.
@@ -98,6 +102,13 @@ def _bar_error(i, ts_open, cols, trades):
     raise ValueError(f"trades at index {i} is {int(trades[i])}: expected >= 0")
 
 
+def check_input_ns(input_ns) -> int:
+    input_ns = int(input_ns)
+    if input_ns < 0:
+        raise ValueError(f"input_ns must be >= 0 (0: input bar length unknown), got {input_ns}")
+    return input_ns
+
+
 def check_bars(ts_open, open_, high, low, close, volume, vwap, trades):
     n = len(ts_open)
     ts_open = np.ascontiguousarray(ts_open, dtype=np.int64)
@@ -149,6 +160,7 @@ class BarAggregator:
         self._last_close = NO_TIME
         self._last_seg = 0
         self._last_price = math.nan
+        self._covered = NO_TIME  # input bars so far cover the data up to here
         self._out = []
         self._rejected = []
         self.late_count = 0
@@ -210,8 +222,15 @@ class BarAggregator:
             self._add(int(ts[i]), p, p, p, p, s, p * s, 1)
         return self.drain()
 
-    def update_bar(self, ts_open, open, high, low, close, volume, vwap=math.nan, trades=1) -> int:
-        """One input bar placed by its ``ts_open``. Returns closed bars waiting."""
+    def update_bar(
+        self, ts_open, open, high, low, close, volume, vwap=math.nan, trades=1, input_ns=0
+    ) -> int:
+        """One input bar placed by its ``ts_open``. Returns closed bars waiting.
+
+        ``input_ns``: the input bar's length (0 when unknown), so ``finish()``
+        knows whether the data covers the open bar to its close.
+        """
+        input_ns = check_input_ns(input_ns)
         self._add_bar(
             int(ts_open),
             float(open),
@@ -222,19 +241,27 @@ class BarAggregator:
             float(vwap),
             int(trades),
         )
+        self._cover(int(ts_open) + input_ns)
         return len(self._out)
 
-    def update_bars(self, ts_open, open, high, low, close, volume, vwap=None, trades=None) -> Bars:
+    def update_bars(
+        self, ts_open, open, high, low, close, volume, vwap=None, trades=None, input_ns=0
+    ) -> Bars:
         """Input bars as arrays, placed by ``ts_open``, oldest first.
 
         Without ``vwap`` the output vwap is NaN; without ``trades`` each input
-        bar counts as one.
+        bar counts as one. ``input_ns``: the input bars' length (0 when
+        unknown), so ``finish()`` knows whether the data covers the open bar
+        to its close.
         """
+        input_ns = check_input_ns(input_ns)
         cols = check_bars(ts_open, open, high, low, close, volume, vwap, trades)
         ts_open = cols[0]
         self._ensure_horizon(ts_open)
         for i in range(len(ts_open)):
             self._add_bar(*(c[i].item() for c in cols))
+        if len(ts_open):
+            self._cover(int(ts_open[-1]) + input_ns)
         return self.drain()
 
     def flush(self, now_ns) -> Bars:
@@ -249,9 +276,10 @@ class BarAggregator:
         return self.drain()
 
     def finish(self) -> Bars:
-        """End of data: emit the open bar flagged PARTIAL; returns waiting bars."""
+        """End of data: emit the open bar, flagged PARTIAL unless the input bars
+        cover it to its close; returns waiting bars."""
         if self._has_bar:
-            self._emit_open_bar(PARTIAL)
+            self._emit_open_bar(0 if self._covered >= self._b_close else PARTIAL)
         return self.drain()
 
     # -- output -----------------------------------------------------------------
@@ -307,6 +335,11 @@ class BarAggregator:
             setattr(self, name, value)
         del self._out[n_out:]
         del self._rejected[n_rejected:]
+
+    def _cover(self, end):
+        """The input bars reach ``end`` (stamps are sorted, but a late bar may come)."""
+        if end > self._covered:
+            self._covered = end
 
     def _ensure_horizon(self, ts):
         """Before a batch: let the caller load segments for its first and last stamps."""
