@@ -13,16 +13,25 @@ from . import __version__
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rsengine",
         description="Relative strength across ES, NQ, RTY and YM futures.",
     )
     parser.add_argument("--version", action="version", version=f"rsengine {__version__}")
-    parser.add_argument(
-        "--log-level", default="warning", choices=("debug", "info", "warning", "error")
+    parser.add_argument("--log-level", default="warning", choices=LOG_LEVELS)
+    # the same option after the command; SUPPRESS keeps it from undoing the one before
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--log-level", default=argparse.SUPPRESS, choices=LOG_LEVELS, help="default: warning"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name, help):
+        return sub.add_parser(name, help=help, parents=[common])
 
     def with_config(p):
         p.add_argument("config", nargs="?", help="YAML config file (default: the built-in demo)")
@@ -34,12 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="KEY.PATH=VALUE",
             help="override one config value (repeatable)",
         )
+        return p
 
-    run = sub.add_parser("run", help="run a config: replay, paced replay or live")
-    with_config(run)
-    run.add_argument("--no-progress", action="store_true", help="no progress line on a terminal")
-    with_config(sub.add_parser("validate", help="check a config and its plugins without running"))
-    sub.add_parser("plugins", help="list installed plugins and what they provide")
+    run = with_config(command("run", "run a config: replay, paced replay or live"))
+    run.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (same as run.progress=off)"
+    )
+    with_config(command("validate", "check a config and its plugins without running"))
+    command("plugins", "list installed plugins and what they provide")
     return parser
 
 
@@ -104,23 +115,33 @@ def _plugins() -> int:
 
 def _run(config, progress: bool) -> int:
     from .runner import build_engine, data_labels
-    from .summary import ProgressLine, format_summary
+    from .summary import SignalTally, format_summary, progress_for
 
-    watchers = []
+    tally = SignalTally()
+    watchers = [tally]
     if config.run.market_view != "off":
         from .market_view import MarketView
 
-        watchers.append(MarketView(sys.stdout, config.run.market_view))
+        watchers.append(MarketView(_Stdout(), config.run.market_view))
     engine = build_engine(config, watchers=watchers)
-    engine.track_latest = bool(watchers)
-    line = None
-    if progress and sys.stderr.isatty() and config.run.mode != "live":
-        line = ProgressLine(sys.stderr)
-        engine.on_progress = line.update
-    try:
+    engine.track_latest = config.run.market_view != "off"
+    sources = [source for _, _, source in engine.sources]
+    bar = progress_for(config, sources, sys.stderr, None if progress else "off")
+    if bar is None:
         summary = engine.run()
-    finally:
-        if line:
-            line.close()
-    print(format_summary(summary, engine, data_labels(engine.sources)))
+    else:
+        engine.on_progress = bar.update
+        with bar:
+            summary = engine.run()
+    print(format_summary(summary, engine, data_labels(engine.sources), tally))
     return EXIT_OK
+
+
+class _Stdout:
+    """sys.stdout as it is at each write: a progress bar may stand in for it."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()

@@ -70,6 +70,7 @@ class RunSummary:
     late_bars: int = 0
     sessions: int = 0
     bad_rows: int = 0
+    duplicates_dropped: int = 0  # identical repeated input bars dropped by a source
     signals_by_name: dict = attrs.field(factory=dict)
     disabled_plugins: list = attrs.field(factory=list)
     first_ts: int | None = None
@@ -236,6 +237,7 @@ class Engine:
         heap: list = []
         streams: dict[str, Iterator] = {}
         source_of: dict[str, str] = {}
+        data_end: dict[str, int | None] = {}
         for name, plugin, source in self.sources:
             for symbol, stream in self._call(
                 plugin, f"source {name}.streams", source.streams
@@ -248,6 +250,7 @@ class Engine:
                     raise ValueError(f"two sources deliver {symbol!r}")
                 streams[symbol] = iter(stream)
                 source_of[symbol] = name
+                data_end[symbol] = _data_end(source)
         order = {s: k for k, s in enumerate(self.symbols)}
         for symbol in self.symbols:
             if symbol not in streams:  # e.g. a test feeding some instruments only
@@ -265,6 +268,8 @@ class Engine:
             nxt = self._push_next(heap, symbol, streams[symbol], order)
             i = self._index[symbol]
             if nxt is None:
+                if data_end.get(symbol) is not None:  # the data is complete up to there
+                    self._push_bars(symbol, feed.bars.flush(data_end[symbol]))
                 self._push_bars(symbol, feed.bars.finish())
                 self.assembler.mark_through(i, END_OF_TIME)
             else:
@@ -481,6 +486,7 @@ class Engine:
         self.summary.late_bars = self.assembler.late_bars
         for _, _, source in self.sources:
             self.summary.bad_rows += getattr(source, "bad_rows", 0)
+            self.summary.duplicates_dropped += getattr(source, "duplicates_dropped", 0)
         if self.state.session is not None and self.summary.failed is None:
             self._close_session()
         for name, plugin, setup in self._active(self.setups):
@@ -587,3 +593,11 @@ class _Pacer:
         delay = due - time.monotonic()
         if delay > 0:
             time.sleep(min(delay, 5.0))
+
+
+def _data_end(source) -> int | None:
+    """Where a source's data ends (ns UTC), from its optional ``span()``: its
+    data is complete up to there, so a last bar ending by then is no partial."""
+    tell = getattr(source, "span", None)
+    span = tell() if callable(tell) else None
+    return None if span is None else int(span[1])

@@ -7,6 +7,8 @@ as the source ``csv``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -184,6 +186,8 @@ class CsvSource:
                 preset_at,
                 f"no preset {preset!r}{_closest(preset, PRESETS)} (presets: {', '.join(PRESETS)})",
             )
+        if preset is None and "kind" not in fields:
+            raise self._refuse(at, "a layout needs kind (bars or trades), or a preset")
         try:
             return CsvLayout.preset(preset, **fields) if preset else CsvLayout(**fields)
         except (TypeError, ValueError) as exc:
@@ -203,6 +207,16 @@ class CsvSource:
     def duplicates_dropped(self) -> int:
         """Identical repeated bars dropped (``duplicates: drop``)."""
         return sum(r.stats.duplicates for r in self.readers)
+
+    @functools.cached_property
+    def _total_bytes(self) -> int:
+        return sum(os.path.getsize(p) for paths, _, _ in self.items.values() for p in paths)
+
+    def read_fraction(self) -> float | None:
+        """Share of the data files' bytes read so far, for the progress bar."""
+        if not self._total_bytes:
+            return None
+        return min(1.0, sum(r.bytes_read() for r in self.readers) / self._total_bytes)
 
     def streams(self):
         return {symbol: self._stream(*item) for symbol, item in self.items.items()}

@@ -546,6 +546,8 @@ class CsvReader:
             f for f in ("ts", "date", "time", *VALUE_FIELDS[layout.kind]) if f in layout.columns
         ]
         self._last_ts: int | None = None
+        self._raw = None  # the open file on disk (compressed bytes for .gz)
+        self._bytes_done = 0  # bytes of the files read to their end
         self._pending: list[dict] = []
         self._pending_n = 0
         self._gen = self._run()
@@ -574,6 +576,19 @@ class CsvReader:
                 yield from self._emit(path, final=True)
                 raise self._unreadable(path, exc) from None
             yield from self._emit(path, final=True)
+            self._bytes_done += os.path.getsize(path)
+            self._raw = None
+
+    def bytes_read(self) -> int:
+        """Bytes of the files on disk read so far (compressed bytes for .gz),
+        to tell progress by; the bytes buffered count as read."""
+        at = 0
+        if self._raw is not None:
+            try:
+                at = self._raw.tell()
+            except (OSError, ValueError):  # closed meanwhile
+                at = 0
+        return self._bytes_done + at
 
     def _unreadable(self, path: str, exc: Exception) -> CsvFormatError:
         """A file that cannot be read to its end (truncated or not gzip, a folder...)."""
@@ -735,6 +750,7 @@ class CsvReader:
     def _batches(self, path) -> Iterator[Raw]:
         layout = self.layout
         with self._open(path) as fh:
+            self._raw = getattr(fh, "fileobj", fh)  # a GzipFile reads from .fileobj
             if self._encoding not in _ASCII_COMPATIBLE:
                 text = io.TextIOWrapper(fh, layout.encoding, "surrogateescape", newline="")
                 yield from self._csv_batches(path, text, 0, None)

@@ -77,6 +77,12 @@ class SimSource:
         releases = sorted(self.market.events(), key=lambda e: e.ts_ns)
         return [Event(e.ts_ns, e.name, e.importance) for e in releases]
 
+    def span(self) -> tuple[int, int]:
+        """The first session's open and the last one's close (ns UTC), for the
+        progress bar."""
+        sessions = self.market.sessions()
+        return sessions[0].open_ns, sessions[-1].close_ns
+
     def streams(self):
         return {symbol: self._stream(feed) for symbol, feed in self.feeds.items()}
 

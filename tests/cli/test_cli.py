@@ -464,3 +464,120 @@ def test_market_view_prints_one_table_per_session(tmp_path):
     assert "rsengine run: 3 sessions" in proc.stdout
     assert proc.stdout.count("-- market session ") == 3
     assert "instrument        price    chg %       ATR    lead rank" in proc.stdout
+
+
+# --- what the demo prints (issue 9 item 7) --------------------------------------------------
+
+SIGNAL_LINE = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T)  (context|trade  )  (\S+)\s+(\S+)\s+(long|short|flat)\s"
+)
+
+
+def recorded_signals(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "signals.jsonl").read_text().splitlines()]
+
+
+def is_trade(signal: dict) -> bool:
+    sized = (signal.get("size_fraction") or 0) > 0 or (signal.get("contracts") or 0) > 0
+    return signal.get("entry") is not None and sized
+
+
+def test_demo_prints_each_signal_as_one_line_at_its_bar_close_in_eastern_time(demo):
+    proc, out = demo
+    printed = [m.groups()[:4] for m in map(SIGNAL_LINE.match, proc.stdout.splitlines()) if m]
+    expected = []
+    for signal in recorded_signals(out):  # independent: zoneinfo on the recorded UTC stamp
+        utc = dt.datetime.fromtimestamp(signal["ts_close"] // 10**9, dt.UTC)
+        local = utc.astimezone(ZoneInfo("America/New_York")).strftime("%Y-%m-%d %H:%M %Z")
+        kind = "trade  " if is_trade(signal) else "context"
+        expected.append((local, kind, signal["name"], signal["instrument"]))
+    assert len(expected) > 50
+    assert printed == expected
+
+
+def test_demo_summary_tells_context_signals_from_trade_signals(demo):
+    proc, out = demo
+    signals = recorded_signals(out)
+    trades = sum(map(is_trade, signals))
+    assert f"({len(signals) - trades:,} context, {trades:,} trade)" in proc.stdout
+    assert "context: information, no trade by itself" in proc.stdout
+
+
+def test_demo_summary_explains_missing_slots_and_names_the_instruments(demo):
+    proc, out = demo
+    rows = read_bars(out)
+    slices = len({row["ts_close"] for row in rows})
+    per = {}
+    for row in rows:
+        per[row["symbol"]] = per.get(row["symbol"], 0) + 1
+    missing = sorted(
+        ((slices - n, s) for s, n in per.items() if n < slices), key=lambda x: (-x[0], x[1])
+    )
+    assert "a slot is one instrument in one 5-minute slice" in proc.stdout
+    assert "by instrument: " + ", ".join(f"{s} {n:,}" for n, s in missing) in proc.stdout
+
+
+def test_demo_summary_names_the_core_in_use(demo):
+    from rsengine import core
+
+    proc, _ = demo
+    want = "compiled (Cython)" if core.USING_EXTENSION else "pure Python"
+    assert re.search(rf"^  core\s+{re.escape(want)}", proc.stdout, re.MULTILINE), proc.stdout
+
+
+def test_pure_core_run_says_so_and_how_much_slower(tmp_path):
+    env = {**os.environ, "RSENGINE_NO_EXTENSIONS": "1"}
+    env.pop("RSENGINE_REQUIRE_EXTENSIONS", None)
+    proc = subprocess.run(
+        [*COMMAND, "run", "--no-progress", "--set", SHORT, "--set", "outputs.record.dir=out"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "core          pure Python, selected by RSENGINE_NO_EXTENSIONS (about 5x slower" in (
+        proc.stdout
+    )
+
+
+def test_demo_summary_lists_the_outputs_and_the_files_they_wrote(demo):
+    proc, out = demo
+    assert re.search(r"^  outputs\n    log\s+no files$", proc.stdout, re.MULTILINE), proc.stdout
+    for name in ("bars.csv", "signals.jsonl", "run.json"):
+        assert str(out / name) in proc.stdout or f"record/{name}" in proc.stdout
+
+
+def test_progress_bar_shows_percent_eta_and_the_session_date_in_et(tmp_path):
+    proc = cli("run", "--set", SHORT, "--set", "run.progress=on", "--set",
+               f"outputs.record.dir={tmp_path / 'out'}", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert_no_traceback(proc)
+    assert "replaying session 2025-03-0" in proc.stderr and " ET" in proc.stderr
+    assert "ETA" in proc.stderr and re.search(r"\d+%", proc.stderr), proc.stderr
+
+
+def test_no_progress_bar_off_a_terminal_by_default(tmp_path):
+    proc = cli("run", "--set", SHORT, "--set", f"outputs.record.dir={tmp_path / 'out'}",
+               cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "replaying" not in proc.stderr
+
+
+def test_log_level_may_follow_the_command(tmp_path):
+    proc = cli("run", "--log-level", "info", "--no-progress", "--set", SHORT, "--set",
+               f"outputs.record.dir={tmp_path / 'out'}", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "signal" in proc.stderr and "nq_vs_es" in proc.stderr  # info events on stderr
+
+
+def test_python_dash_m_rsengine_is_the_command(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "rsengine", "--version"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"rsengine {rsengine.__version__}"
+
+
+def test_the_default_output_folder_is_git_ignored():
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("not a git checkout")
+    proc = subprocess.run(["git", "check-ignore", "-q", "rsengine-out/demo/bars.csv"], cwd=root)
+    assert proc.returncode == 0

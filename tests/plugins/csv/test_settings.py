@@ -14,8 +14,9 @@ from rsengine.runner import build_engine
 MINUTE_UTC = Path(__file__).parent / "fixtures" / "ninjatrader" / "ES 03-24.minute-utc.Last.txt"
 
 
-def config_file(tmp_path, csv_settings: str, files=f'"{MINUTE_UTC}"',
-                layout="ninjatrader_minute") -> Path:
+def config_file(
+    tmp_path, csv_settings: str, files=f'"{MINUTE_UTC}"', layout="ninjatrader_minute"
+) -> Path:
     path = tmp_path / "run.yaml"
     path.write_text(f"""bars: {{primary: 1min}}
 group: [ES, NQ]
@@ -37,17 +38,29 @@ def refusal(path) -> ConfigError:
     return err.value
 
 
-@pytest.mark.parametrize("settings, key, line, message", [
-    ("    start: 2024-13-01", "sources.csv.start", 6, "'2024-13-01' is not a valid date"),
-    ("    start: '2024-13-01'", "sources.csv.start", 6, "is not a session date YYYY-MM-DD"),
-    ("    end: 2024-01-01\n    start: 2024-02-01", "sources.csv.end", 6, "is before start"),
-    ("    chunk_rows: 0", "sources.csv.chunk_rows", 6, "0 is not a whole number >= 1"),
-    ("    chunk_rows: many", "sources.csv.chunk_rows", 6, "'many' is not a whole number"),
-    ("    duplicates: keep", "sources.csv.duplicates", 6, "not one of error, drop"),
-    ("    on_bad_row: skp", "sources.csv.on_bad_row", 6, "not one of stop, skip"),
-    ("    chunkrows: 10", "sources.csv.chunkrows", 6, "did you mean 'chunk_rows'?"),
-], ids=["bad date", "bad quoted date", "end before start", "chunk_rows 0",
-        "chunk_rows text", "duplicates", "on_bad_row", "unknown"])
+@pytest.mark.parametrize(
+    "settings, key, line, message",
+    [
+        ("    start: 2024-13-01", "sources.csv.start", 6, "'2024-13-01' is not a valid date"),
+        ("    start: '2024-13-01'", "sources.csv.start", 6, "is not a session date YYYY-MM-DD"),
+        ("    end: 2024-01-01\n    start: 2024-02-01", "sources.csv.end", 6, "is before start"),
+        ("    chunk_rows: 0", "sources.csv.chunk_rows", 6, "0 is not a whole number >= 1"),
+        ("    chunk_rows: many", "sources.csv.chunk_rows", 6, "'many' is not a whole number"),
+        ("    duplicates: keep", "sources.csv.duplicates", 6, "not one of error, drop"),
+        ("    on_bad_row: skp", "sources.csv.on_bad_row", 6, "not one of stop, skip"),
+        ("    chunkrows: 10", "sources.csv.chunkrows", 6, "did you mean 'chunk_rows'?"),
+    ],
+    ids=[
+        "bad date",
+        "bad quoted date",
+        "end before start",
+        "chunk_rows 0",
+        "chunk_rows text",
+        "duplicates",
+        "on_bad_row",
+        "unknown",
+    ],
+)
 def test_bad_setting_is_refused_at_its_key(tmp_path, settings, key, line, message):
     err = refusal(config_file(tmp_path, settings))
     assert (err.key_path, err.line) == (key, line)
@@ -60,12 +73,16 @@ def test_folder_given_as_a_data_file_is_refused_at_its_list_item(tmp_path):
     assert f"{tmp_path} is a folder; expected a data file" in err.message
 
 
-@pytest.mark.parametrize("layout, key, message", [
-    ("{preset: ninjatrader_minute, hedaer: false}", "layout.hedaer", "did you mean 'header'?"),
-    ("{preset: ninjatrader_minute, tz: Mars/Olympus}", "layout.tz", "not a known time zone"),
-    ("{preset: firstrate}", "layout.preset", "did you mean 'firstratedata'?"),
-    ("{preset: ninjatrader_minute, header: maybe}", "layout.header", "header"),
-])
+@pytest.mark.parametrize(
+    "layout, key, message",
+    [
+        ("{preset: ninjatrader_minute, hedaer: false}", "layout.hedaer", "did you mean 'header'?"),
+        ("{preset: ninjatrader_minute, tz: Mars/Olympus}", "layout.tz", "not a known time zone"),
+        ("{preset: firstrate}", "layout.preset", "did you mean 'firstratedata'?"),
+        ("{preset: ninjatrader_minute, header: maybe}", "layout.header", "header"),
+        ("{columns: {ts: 0}}", "layout", "a layout needs kind (bars or trades), or a preset"),
+    ],
+)
 def test_bad_layout_field_is_refused_at_its_key(tmp_path, layout, key, message):
     err = refusal(config_file(tmp_path, "", layout=layout))
     assert err.key_path == f"sources.csv.instruments.ES.{key}" and err.line == 8

@@ -335,6 +335,15 @@ def test_alignment_falls_back_to_rs_pct_without_rs_norm():
     assert sig.details["measure"] == "rs_pct"
 
 
+def test_alignment_needs_every_member_strictly_up_or_down_a_flat_one_breaks_it():
+    # sizes by rs_norm pass the floor and ratio; ES at exactly 0.00 % has no direction
+    assert align([0.0, 0.5, 0.4, 0.3], [0.6, 1.0, 0.9, 0.7]) == []
+    assert align([0.0, -0.5, -0.4, -0.3], [0.6, 1.0, 0.9, 0.7]) == []
+    assert align([-0.0, -0.5, -0.4, -0.3], [0.6, 1.0, 0.9, 0.7]) == []
+    (sig,) = align([0.01, 0.5, 0.4, 0.3], [0.6, 1.0, 0.9, 0.7])  # just above: aligned
+    assert sig.side == "long"
+
+
 # ---------------------------------------------------------------- 5. bonds
 
 

@@ -27,7 +27,14 @@ FILES = {
 FIRST, LAST = "2024-02-26", "2024-03-22"  # 20 sessions, across the 2024-03-10 DST change
 
 
+def need_data() -> None:
+    """Skip, saying why, when the real micros are not there."""
+    if not all((data_dir() / name).exists() for name in FILES.values()):
+        pytest.skip(f"real market data not found in {data_dir()} (set RSENGINE_DATA_DIR)")
+
+
 def replay(tmp_path, *extra):
+    need_data()
     overrides = [
         f"sources.csv.start={FIRST}",
         f"sources.csv.end={LAST}",
@@ -64,8 +71,6 @@ def expected_rs(symbol: str) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    if not (data_dir() / FILES["MES"]).exists():
-        pytest.skip(f"real market data not found in {data_dir()} (set RSENGINE_DATA_DIR)")
     return replay(tmp_path_factory.mktemp("replay"))
 
 
@@ -97,8 +102,6 @@ def test_replay_covers_twenty_sessions_without_rejections(recorded):
 
 
 def test_two_replays_give_byte_identical_records(tmp_path):
-    if not (data_dir() / FILES["MES"]).exists():
-        pytest.skip(f"real market data not found in {data_dir()}")
     replay(tmp_path / "a", "sources.csv.end=2024-03-01")
     replay(tmp_path / "b", "sources.csv.end=2024-03-01")
     for name in ("bars.csv", "signals.jsonl"):
