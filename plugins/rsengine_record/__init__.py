@@ -9,7 +9,13 @@ are written with Python's shortest round-trip repr; NaN is an empty field.
 ``signals.jsonl``: one signal per line, keys sorted. ``run.json``: what the
 data were (``"data": ["SIMULATED"]`` for the built-in market), the instruments
 and the indicator columns, and at the end the run's metrics (such as the
-pre-market read's hit rate). The same data and config give byte-identical files.
+pre-market read's hit rate), and ``"complete": true``. The same data and config
+give byte-identical files.
+
+A run never destroys good results: it writes into ``<dir>/.partial-<pid>/``
+(``"complete": false``) and only a run that finished moves its files into
+``dir``; ``dir`` is checked and locked when the output is built, before any data
+are read. The details are in docs/builtins.md.
 """
 
 from __future__ import annotations
@@ -17,6 +23,11 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
+import shutil
+import sys
+import tempfile
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +35,12 @@ import numpy as np
 import rsengine
 from rsengine.core import FILLED, PARTIAL
 from rsengine.model import iso_utc_many
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
 
 BAR_FIELDS = (
     "ts_open",
@@ -37,6 +54,9 @@ BAR_FIELDS = (
     "trades",
     "flags",
 )
+FILES = ("bars.csv", "signals.jsonl", "run.json")  # run.json last: it says complete
+LOCK = ".rsengine-record.lock"
+PARTIAL_PREFIX = ".partial-"
 
 
 @rsengine.hookimpl
@@ -58,26 +78,70 @@ class Recorder:
     SETTINGS = ("dir",)
 
     def __init__(self, settings: dict, context):
+        self.component = getattr(context, "component", None)
         unknown = set(settings) - set(self.SETTINGS)
         if unknown:
             raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {list(self.SETTINGS)}")
         self.dir = Path(settings.get("dir", "out"))
-        if self.dir.exists() and not self.dir.is_dir():
-            raise ValueError(f"dir {str(self.dir)!r} exists and is not a folder")
+        self.partial = self.dir / f"{PARTIAL_PREFIX}{os.getpid()}"
+        self.written: list[Path] = []  # the final paths, once the run finished
         self.columns = tuple(context.columns)
         self.about = {
             "data": list(context.data_labels),
             "instruments": list(context.symbols),
             "columns": list(self.columns),
         }
+        self._lock = self._claim()
         self._bars = None  # the files are opened by the first write, so that
         # building the output (``rsengine validate``) leaves old recordings alone
 
+    # -- start-up: the folder is ours and writable, before any data are read ------
+
+    def _claim(self):
+        """Makes ``dir``, checks it can be written and locks it for this run;
+        refuses at the ``dir`` key otherwise."""
+        where = str(self.dir)
+        if self.dir.exists() and not self.dir.is_dir():
+            raise self._refuse(f"{where!r} exists and is not a folder")
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=self.dir).close()
+            lock = open(self.dir / LOCK, "a+", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise self._refuse(f"folder {where!r} is not writable: {exc.strerror or exc}") from None
+        if not _try_lock(lock):
+            lock.seek(0)
+            pid = lock.read().strip() or "unknown"
+            lock.close()
+            raise self._refuse(
+                f"folder {where!r} is being written by another run (pid {pid}); "
+                "wait for it to end, or give this run another dir"
+            )
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        weakref.finalize(self, lock.close)  # an output built and dropped lets go
+        return lock
+
+    def _refuse(self, message: str) -> Exception:
+        if self.component is not None:
+            return self.component.error(("dir",), message)
+        return ValueError(f"dir: {message}")
+
+    def _release(self) -> None:
+        self._lock.close()
+
+    # -- the run, into the partial folder -----------------------------------------
+
     def _open(self):
-        self.dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.dir.glob(f"{PARTIAL_PREFIX}*"):  # of dead runs: we hold the lock
+            shutil.rmtree(stale, ignore_errors=True)
+        self.partial.mkdir()
+        self.about["complete"] = False
         self._write_about()
-        self._bars_file = open(self.dir / "bars.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
-        self._signals_file = open(self.dir / "signals.jsonl", "w", encoding="utf-8")  # noqa: SIM115
+        self._bars_file = open(self.partial / "bars.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._signals_file = open(self.partial / "signals.jsonl", "w", encoding="utf-8")  # noqa: SIM115
         self._bars = csv.writer(self._bars_file, lineterminator="\n")
         self._bars.writerow((*BAR_FIELDS, *self.columns))
 
@@ -106,18 +170,85 @@ class Recorder:
             self._open()
         self._signals_file.write(signal.to_json() + "\n")
 
+    # -- the end: into place only when the run finished ------------------------------
+
     def close(self, summary):
-        if self._bars is None:
-            self._open()  # a run without data still leaves its (empty) record
-        self._bars_file.close()
-        self._signals_file.close()
-        if summary.metrics:  # e.g. the pre-market read's hit rate
-            self.about["metrics"] = summary.metrics
+        try:
+            failed = summary.failed or _interrupted()
+            if failed and self._bars is None:
+                return  # nothing written: nothing to keep
+            if self._bars is None:
+                self._open()  # a run without data still leaves its (empty) record
+            for f in (self._bars_file, self._signals_file):
+                _sync(f)
+                f.close()
+            if summary.metrics:  # e.g. the pre-market read's hit rate
+                self.about["metrics"] = summary.metrics
+            if failed:
+                self.about["failed"] = failed
+                self._write_about()
+                return
+            self.about["complete"] = True
             self._write_about()
+            self._move_into_place()
+        finally:
+            self._release()
+
+    def _move_into_place(self) -> None:
+        (self.dir / "run.json").unlink(missing_ok=True)  # no stale "complete" meanwhile
+        for name in FILES:
+            os.replace(self.partial / name, self.dir / name)
+        _sync_folder(self.dir)
+        self.partial.rmdir()
+        self.written = [self.dir / name for name in FILES]
 
     def _write_about(self):
         text = json.dumps(self.about, sort_keys=True, indent=1, allow_nan=False)
-        (self.dir / "run.json").write_text(text + "\n")
+        with open(self.partial / "run.json", "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+            _sync(f)
+
+
+def _interrupted() -> str | None:
+    """``KeyboardInterrupt`` and the like on their way out of the run: the
+    engine's summary records only an ``Exception`` as failed."""
+    exc = sys.exc_info()[1]
+    if exc is not None and not isinstance(exc, Exception):
+        return f"interrupted: {type(exc).__name__}"
+    return None
+
+
+def _sync(f) -> None:
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def _sync_folder(path: Path) -> None:
+    """The renames themselves on disk (POSIX; Windows has no folder handles)."""
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+LOCK_BYTE = 1 << 20  # Windows locks a byte range: one past the pid, so it stays readable
+
+
+def _try_lock(f) -> bool:
+    """An exclusive lock on open file ``f`` without waiting; the system drops
+    it when the file is closed or the process ends, however it ends."""
+    try:
+        if fcntl is not None:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            f.seek(LOCK_BYTE)
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+    except OSError:  # BlockingIOError: another holds it
+        return False
+    return True
 
 
 PRICE_FIELDS = ("open", "high", "low", "close", "volume")
