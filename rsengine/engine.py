@@ -492,12 +492,17 @@ class Engine:
         for name, plugin, setup in self._active(self.setups):
             if hasattr(setup, "finish"):
                 self._call(plugin, f"setup {name}.finish", setup.finish, self.summary)
+        unclosed = None
         for name, plugin, output in self._active(self.outputs):
             try:
                 output.close(self.summary)
             except Exception as exc:  # report, and still close the others
                 log.error("output failed to close", plugin=plugin, output=name, error=repr(exc))
+                unclosed = unclosed or (PluginFailure(plugin, f"output {name}.close", exc), exc)
         self._hook("rsengine_run_finished", engine=self, summary=self.summary)
+        if unclosed and self.summary.failed is None:  # its results may not be delivered
+            self.summary.failed = str(unclosed[0])
+            raise unclosed[0] from unclosed[1]
 
     # -- errors: name the plugin, then stop or disable it ------------------------
 

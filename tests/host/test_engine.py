@@ -632,3 +632,20 @@ def test_paced_mode_holds_data_time_to_speed_times_the_wall_clock(rsengine_harne
     )
     assert paced.summary.elapsed_s >= replay.summary.elapsed_s + 0.35
     assert all(a.equals(b) for a, b in zip(paced.slices, replay.slices, strict=True))
+
+
+@pytest.mark.parametrize("on_plugin_error", ["stop", "disable"])
+def test_an_output_that_cannot_close_fails_the_run_after_closing_the_others(
+    rsengine_harness, on_plugin_error
+):
+    # its results may not have been delivered (a move into place, a final flush)
+    events: list = []
+    plugins = [Probe("watch", events), Probe("boom", events, fail="close", at=1)]
+    with pytest.raises(PluginFailure) as info:
+        rsengine_harness.run(
+            config_with("watch", "boom", on_plugin_error=on_plugin_error),
+            trades=two_sessions(),
+            plugins=plugins,
+        )
+    assert info.value.plugin == "boom" and info.value.where == "output boom.close"
+    assert ("watch", "close") in [(p, e) for p, e, _ in events]
