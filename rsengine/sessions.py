@@ -212,6 +212,44 @@ def segments(
 
 SETTLEMENT_WINDOW_NS = 30 * NS_PER_SECOND
 RTH_CLOSE = dt.time(16, 0)
+# CME's early close on a trading day (day after Thanksgiving, Christmas Eve, July 3):
+# the session settles then. A session the calendar closes before it is a holiday halt.
+EARLY_CLOSE = dt.time(13, 15)
+
+
+def halted(schedule: SessionSchedule, tz: str = EXCHANGE_TZ) -> np.ndarray:
+    """Which sessions end in a holiday halt, so no settlement is published.
+
+    DOMAIN.md §2: on a holiday CME halts equity trading at 13:00 ET (MLK,
+    Presidents', Memorial, Juneteenth, Independence, Labor, Thanksgiving Day);
+    the halted trades belong to the next trade date. The calendar tells the two
+    kinds of short session apart by their close: a halt closes before 13:15 ET
+    (13:00 ET; also the 09:15 ET Good Friday sessions the calendar lists), an
+    early-close trading day closes at 13:15 ET and keeps its own settlement. (Calendar
+    ``CME_Equity`` puts early closes at 13:00 ET too, so with it they count as
+    halts; the default ``CME Globex Equity`` has them at 13:15 ET.)
+    """
+    zone = ZoneInfo(tz)
+    return np.asarray(
+        [
+            int(close) < _local_ns(day, EARLY_CLOSE, zone)
+            for day, close in zip(schedule.session_date, schedule.close_ns, strict=True)
+        ],
+        dtype=np.bool_,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _year_halts(year: int, calendar: str, tz: str) -> frozenset[str]:
+    schedule = _year_schedule(year, calendar)
+    return frozenset(str(d) for d in schedule.session_date[halted(schedule, tz)])
+
+
+def is_halt(day: dt.date | str, calendar: str = DEFAULT_CALENDAR, tz: str = EXCHANGE_TZ) -> bool:
+    """True when session date ``day`` (a date or ``'YYYY-MM-DD'``) is a holiday
+    halt of ``calendar`` (see :func:`halted`); a date it does not list is not."""
+    text = day if isinstance(day, str) else day.isoformat()
+    return text in _year_halts(int(text[:4]), calendar, tz)
 
 
 def settlement_segments(

@@ -4,6 +4,22 @@ Settlement (DOMAIN.md §2): the volume-weighted price of trades in the 30
 seconds before the RTH close (16:00 ET, or the session close on an early-close
 day). With bars only, or with no trade in that window, the close of the last
 bar ending at or before 16:00 ET stands in (``rth_last``).
+
+Holiday halts (DOMAIN.md §2): on MLK, Presidents', Memorial, Juneteenth,
+Independence, Labor and Thanksgiving Day CME halts equity trading at 13:00 ET
+and publishes no settlement; the halted trades belong to the next trade date,
+whose prior settlement is the last one published. So a halt session, told
+apart from an early close (13:15 ET, which settles) by the exchange calendar
+(:func:`rsengine.sessions.is_halt`), is never a *prior* session: the session
+after MLK Day measures from Friday's prices, by every method:
+
+* ``settlement`` and ``rth_last``: Friday's settlement / RTH last price;
+* ``globex_close``: Friday's 17:00 ET close too, not the halt's 13:00 close.
+  The halt's trading is part of the next trade date (CME dates it so), so the
+  holiday's move shows in that date's RS%, as it does with a settlement.
+
+The halt session keeps its own prices (``price(date, ...)``) for whoever wants
+that day's bar; during the halt session itself the prior is Friday's as usual.
 """
 
 from __future__ import annotations
@@ -12,7 +28,14 @@ import datetime as dt
 
 import numpy as np
 
-from .sessions import EXCHANGE_TZ, load_schedule, ns_to_date, settlement_segments
+from .sessions import (
+    DEFAULT_CALENDAR,
+    EXCHANGE_TZ,
+    is_halt,
+    load_schedule,
+    ns_to_date,
+    settlement_segments,
+)
 
 PRIOR_CLOSE_METHODS = ("settlement", "rth_last", "globex_close")
 
@@ -64,11 +87,21 @@ class SettlementTracker:
 
 
 class SessionCloses:
-    """Per instrument and session: settlement, RTH last and Globex close."""
+    """Per instrument and session: settlement, RTH last and Globex close.
 
-    def __init__(self, tracker: SettlementTracker | None, tz: str = EXCHANGE_TZ):
+    ``calendar`` decides which sessions are holiday halts; by default the
+    tracker's calendar (the instrument's), else ``CME Globex Equity``.
+    """
+
+    def __init__(
+        self,
+        tracker: SettlementTracker | None,
+        tz: str = EXCHANGE_TZ,
+        calendar: str | None = None,
+    ):
         self.tracker = tracker
         self.tz = tz
+        self.calendar = calendar or (tracker.calendar if tracker is not None else DEFAULT_CALENDAR)
         self.rth_last: dict[str, float] = {}
         self.globex_close: dict[str, float] = {}
         self.sessions: list[str] = []  # dates with a bar, in order
@@ -83,8 +116,10 @@ class SessionCloses:
         self.globex_close[session_date] = float(close[-1])
 
     def prior_session(self, session_date: str) -> str | None:
+        """The last session with a bar before ``session_date`` that is not a
+        holiday halt: the trade date every prior close method reads."""
         for date in reversed(self.sessions):
-            if date < session_date:
+            if date < session_date and not is_halt(date, self.calendar, self.tz):
                 return date
         return None
 

@@ -100,6 +100,9 @@ def window(raw, dates) -> pd.DataFrame:
     assert set(bars["session"]) <= set(hours)
     for i, name in enumerate(("open_ns", "close_ns", "rth_open", "rth_close")):
         bars[name] = bars["session"].map({d: h[i] for d, h in hours.items()})
+    # a holiday halt: the calendar closes the session before the 13:15 ET early close
+    early = pd.to_datetime(bars["session"] + " 13:15").dt.tz_localize(ET)
+    bars["halt"] = bars["close_ns"] < early.map(lambda t: t.value)
     return bars.sort_values(["ts_close", "symbol"], kind="stable").reset_index(drop=True)
 
 
@@ -161,7 +164,11 @@ def run(bars, settings=None, split="session", seed=0, with_rs=True):
                 daily.low.append(float(batch.low[rows, i].min()))
                 daily.close.append(float(batch.close[rows, i][-1]))
                 in_rth = rows & (batch.ts_close <= info.rth_close_ns)
-                rth_last[s] = float(batch.close[in_rth, i][-1])
+                # DOMAIN.md §2: a holiday halt (closed before 13:15 ET) publishes no
+                # settlement, so it is never the next session's prior (the engine's
+                # SessionCloses.prior_session skips it)
+                if info.close_ns >= et_ns(f"{info.date} 13:15"):
+                    rth_last[s] = float(batch.close[in_rth, i][-1])
     return {name: np.concatenate(p) for name, p in parts.items()}
 
 
@@ -223,8 +230,12 @@ def expected_one(g: pd.DataFrame, s: dict) -> pd.DataFrame:
     ).min(axis=1)
     atr_after = wilder(tr, s["atr_sessions"])  # after each completed session
     out["atr"] = by.map(atr_after.shift(1))
-    rth_last = g[g["ts_close"] <= g["rth_close"]].groupby("session")["close"].last()
-    prior = by.map(rth_last.shift(1))
+    # DOMAIN.md §2: a 13:00 ET holiday halt publishes no settlement; the next
+    # session's prior is the last published one (halt sessions keep the one before)
+    settled = g["ts_close"] <= g["rth_close"]
+    rth_last = g[settled].groupby("session")["close"].last()
+    halts = g.groupby("session")["halt"].first()
+    prior = by.map(rth_last.where(~halts).ffill().shift(1))
     out["atr_pct"] = out["atr"] / prior * 100
     out["rs_norm"] = ((c - prior) / prior * 100) / out["atr_pct"]
     base = c.shift(s["momentum_bars"])
