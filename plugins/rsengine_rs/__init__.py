@@ -1,5 +1,6 @@
-"""Relative-strength plugins: indicators ``rs``, ``measures``, ``group`` and
-``regime``, setup ``context`` (docs/analytics.md).
+"""Relative-strength plugins: indicators ``rs``, ``measures``, ``group``,
+``ratios``, ``regime`` and ``fair_value`` (NQ against its fair value from the
+cash NDX), setup ``context`` (docs/analytics.md).
 
 Indicator ``rs``: RS% of each instrument from its prior close (DOMAIN.md §3).
 
@@ -30,6 +31,7 @@ from rsengine.settlement import PRIOR_CLOSE_METHODS
 
 @rsengine.hookimpl
 def rsengine_register_indicators(registry):
+    from .fair_value import FairValue
     from .leadership import GroupMeasures
     from .measures import Measures
     from .ratios import SessionRatios
@@ -42,6 +44,7 @@ def rsengine_register_indicators(registry):
     registry.add("group", GroupMeasures, "lead, rank, spreads, momentum divergence, correlation")
     registry.add("ratios", SessionRatios, "session-settlement ratios and leadership streaks")
     registry.add("regime", Regime, "trend, chop, event windows, afternoon, 15-min persistence")
+    registry.add("fair_value", FairValue, "NQ fair value from NDX: basis, premium, rich/cheap")
 
 
 @rsengine.hookimpl

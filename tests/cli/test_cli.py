@@ -58,6 +58,8 @@ BAR_HEADER = [
     "ratio_lead_nq_ym", "ratio_lead_rty_ym",
     # regime
     "regime", "afternoon", "event_window", "divergent", "persist15", "persistent", "size_factor",
+    # fair_value
+    "nq_fv", "nq_basis", "nq_premium", "nq_fv_state",
 ]  # fmt: skip
 DEMO_SYMBOLS = 8  # ES, NQ, RTY, YM, ZN, $TICK, $ADD, NDX in rsengine/demo.yaml
 SHORT = "sources.sim={seed: 7, days: 3}"  # no warm-up: three sessions
