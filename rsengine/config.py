@@ -45,6 +45,7 @@ from .sessions import parse_anchor, parse_bar_size
 
 __all__ = [
     "BarsConfig",
+    "RiskConfig",
     "ComponentConfig",
     "COMPONENT_SECTIONS",
     "Config",
@@ -262,6 +263,14 @@ def _positive_number(value) -> float:
 
 def _optional_positive_number(value) -> float | None:
     return None if value is None else _positive_number(value)
+
+
+def _positive_count(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number of 1 or more, got {_describe(value)}")
+    if value < 1:
+        raise ValueError(f"expected a whole number of 1 or more, got {value}")
+    return value
 
 
 def _bool(value) -> bool:
@@ -523,6 +532,28 @@ class BarsConfig:
 
 
 @attrs.frozen
+class RiskConfig:
+    """``risk``: how trade signals are sized and limited, for every setup
+    together (DOMAIN.md §7). Our defaults; the rule book gives none.
+
+    Attributes:
+        budget: Dollars risked per trade at size fraction 1.0; a trade risks
+            ``budget x size_fraction``. Default 500.
+        daily_loss_limit: Dollars: once the session's closed trades have lost
+            this much, no more entries that session. Default 1500.
+        max_trades: Entries per session, all setups together; later ones are
+            not emitted, and the log and summary say so. Default 3.
+        micro_fallback: When the mini rounds to zero contracts, size the
+            micro (MES for ES, ...) instead. Default true.
+    """
+
+    budget: float = _field(500.0, _positive_number)
+    daily_loss_limit: float = _field(1500.0, _positive_number)
+    max_trades: int = _field(3, _positive_count)
+    micro_fallback: bool = _field(True, _bool)
+
+
+@attrs.frozen
 class PluginsConfig:
     """``plugins``: plugins beyond the installed ones, and blocking some.
 
@@ -688,6 +719,7 @@ class Config:
     run: RunConfig = attrs.field(factory=RunConfig)
     session: SessionConfig = attrs.field(factory=SessionConfig)
     bars: BarsConfig = attrs.field(factory=BarsConfig)
+    risk: RiskConfig = attrs.field(factory=RiskConfig)
     group: tuple[str, ...] = attrs.field(default=DEFAULT_GROUP, converter=_text_list)
     instruments: dict = attrs.field(factory=_default_instruments)
     sources: dict = attrs.field(factory=dict)
@@ -989,9 +1021,19 @@ _FIELD_SECTIONS = {
     "run": RunConfig,
     "session": SessionConfig,
     "bars": BarsConfig,
+    "risk": RiskConfig,
     "plugins": PluginsConfig,
 }
-_TOP_KEYS = ("run", "session", "bars", "group", "instruments", *COMPONENT_SECTIONS, "plugins")
+_TOP_KEYS = (
+    "run",
+    "session",
+    "bars",
+    "risk",
+    "group",
+    "instruments",
+    *COMPONENT_SECTIONS,
+    "plugins",
+)
 
 
 def _apply_override(tree: dict, smap: _SourceMap, text: str, env, errors: list) -> None:
@@ -1361,6 +1403,7 @@ def _finish(tree, smap: _SourceMap, overrides, env, errors: list, base_dir) -> C
     run, _ = b.section(tree, "run")
     session, _ = b.section(tree, "session")
     bars, _ = b.section(tree, "bars")
+    risk, _ = b.section(tree, "risk")
     plugins, plugins_ok = b.section(tree, "plugins")
     if plugins_ok:
         plugins = b.plugin_paths(plugins)
@@ -1381,6 +1424,7 @@ def _finish(tree, smap: _SourceMap, overrides, env, errors: list, base_dir) -> C
         run=run,
         session=session,
         bars=bars,
+        risk=risk,
         group=group,
         instruments=instruments,
         plugins=plugins,

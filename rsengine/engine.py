@@ -95,6 +95,7 @@ class ComponentContext:
     data_labels: tuple = ()  # the sources' labels, e.g. ("SIMULATED",), for outputs to show
     component: object = None  # its ComponentConfig: component.error(key, msg) -> ConfigError
     sources: tuple = ()  # the source objects built so far (e.g. for their events())
+    shared: dict = attrs.field(factory=dict)  # one dict for every component of the run
 
 
 @attrs.define(eq=False)

@@ -85,6 +85,7 @@ def build_engine(config: Config, pm=None, watchers=()) -> Engine:
         )
 
     built = {}
+    shared: dict = {}  # for components that work together (the trade setups' desk)
     columns: list[str] = []
     for kind in COMPONENT_SECTIONS:  # sources first: outputs learn their labels
         built[kind] = []
@@ -101,6 +102,7 @@ def build_engine(config: Config, pm=None, watchers=()) -> Engine:
                 data_labels=data_labels(built.get("sources", ())),
                 component=component,
                 sources=tuple(obj for _, _, obj in built.get("sources", ())),
+                shared=shared,
             )
             try:
                 obj = entry.factory(dict(component.settings), context)

@@ -1,10 +1,10 @@
 """What the CLI prints besides the signal lines: the progress bar of a replay
 and the closing summary.
 
-Signals come in two classes (docs/cli.md): a **trade** signal has an entry
-price and a size (``size_fraction`` or ``contracts`` above zero); every other
-signal is a **context** signal, information that is no trade by itself,
-whatever its ``kind`` says.
+Signals come in three classes (docs/cli.md): a **trade** signal has an entry
+price and a size (``size_fraction`` or ``contracts`` above zero); an **exit**
+(``kind == "exit"``) closes a trade; every other signal is a **context**
+signal, information that is no trade by itself, whatever its ``kind`` says.
 """
 
 from __future__ import annotations
@@ -21,10 +21,20 @@ ZONE_NAMES = {"America/New_York": "ET", "America/Chicago": "CT"}
 PURE_SLOWDOWN = 5  # the pure core runs the demo about this many times slower
 
 
+CLASSES = ("context", "trade", "exit")
+
+
 def is_trade(signal) -> bool:
-    """A trade signal has an entry price and a size; any other is context."""
+    """A trade signal has an entry price and a size."""
     has_size = signal.size_fraction > 0 or signal.contracts > 0
-    return signal.entry is not None and has_size
+    return signal.kind != "exit" and signal.entry is not None and has_size
+
+
+def signal_class(signal) -> str:
+    """``trade``, ``exit`` or ``context``."""
+    if signal.kind == "exit":
+        return "exit"
+    return "trade" if is_trade(signal) else "context"
 
 
 def local_time(ts_ns: int, tz: str) -> str:
@@ -196,11 +206,11 @@ class SignalTally:
     for the summary: register it before the engine is built."""
 
     def __init__(self):
-        self.counts: dict[str, dict[str, int]] = {"context": {}, "trade": {}}
+        self.counts: dict[str, dict[str, int]] = {c: {} for c in CLASSES}
 
     @hookimpl
     def rsengine_signal_emitted(self, engine, signal):
-        names = self.counts["trade" if is_trade(signal) else "context"]
+        names = self.counts[signal_class(signal)]
         names[signal.name] = names.get(signal.name, 0) + 1
 
 
@@ -290,15 +300,17 @@ def _signal_lines(summary, tally: SignalTally | None) -> list[str]:
     if tally is None:  # no tally: names only, unclassified
         lines = [f"  signals       {summary.signals:,}"]
         return lines + _named(summary.signals_by_name, "    ")
-    context, trade = tally.counts["context"], tally.counts["trade"]
+    context, trade, exits = (tally.counts[c] for c in CLASSES)
     lines = [
-        f"  signals       {summary.signals:,} "
-        f"({sum(context.values()):,} context, {sum(trade.values()):,} trade)",
+        f"  signals       {summary.signals:,} ({sum(context.values()):,} context, "
+        f"{sum(trade.values()):,} trade, {sum(exits.values()):,} exit)",
         "    context: information, no trade by itself (no entry price or no size)",
         *_named(context, "      "),
         "    trade: an entry price and a size (size_fraction or contracts above 0)",
         *_named(trade, "      "),
     ]
+    if exits:
+        lines += ["    exit: closes a trade (details.entry_id names it)", *_named(exits, "      ")]
     return lines
 
 

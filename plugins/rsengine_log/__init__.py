@@ -5,9 +5,11 @@ A line reads::
 
     2025-02-11 09:50 EST  context  nq_vs_es  NQ  long  NQ +0.61% vs ES +0.39% (+0.22): ...
 
-with the columns padded to line up: the bar close in ``session.timezone``, the class (``trade`` when the signal
-has an entry price and a size, else ``context``), name, instrument, side, for
-a trade its size, entry, stop and target, then the reason and the regime.
+with the columns padded to line up: the bar close in ``session.timezone``,
+the class (``trade`` when the signal has an entry price and a size, ``exit``
+when it closes a trade, else ``context``), name, instrument, side, for a trade
+its contracts, entry, stop, target, size fraction and confirmation stack, then
+the reason and the regime.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 import structlog
 
 import rsengine
-from rsengine.summary import is_trade, local_time
+from rsengine.summary import is_trade, local_time, signal_class
 
 LEVELS = ("debug", "info", "warning")
 
@@ -68,7 +70,7 @@ def signal_line(signal, tz: str) -> str:
     """One signal as one line, its time in ``tz``."""
     parts = [
         local_time(signal.ts_close, tz),
-        "trade  " if is_trade(signal) else "context",
+        f"{signal_class(signal):7}",
         f"{signal.name:22}",
         f"{signal.instrument:6}",
         f"{signal.side:5}",
@@ -82,10 +84,13 @@ def signal_line(signal, tz: str) -> str:
 
 
 def _order(signal) -> str:
-    size = f"{signal.contracts} contracts" if signal.contracts else "no order (0 contracts)"
-    text = f"{size}, size {signal.size_fraction:g} @ {signal.entry}"
+    """``2 NQ 03-25 @ 20516.75 stop 20504.75 target 20639.5 size 1 stack rs+tick+volume``."""
+    what = signal.contract or signal.instrument
+    size = f"{signal.contracts} {what}" if signal.contracts else "no order (0 contracts)"
+    text = f"{size} @ {signal.entry:.10g}"
     for name in ("stop", "target"):
         value = getattr(signal, name)
         if value is not None:
-            text += f" {name} {value}"
-    return text
+            text += f" {name} {value:.10g}"
+    held = "+".join(signal.confirmations) or "none"
+    return f"{text} size {signal.size_fraction:g} stack {held}"

@@ -68,7 +68,7 @@ import numpy as np
 from rsengine.model import Signal, iso_utc
 from rsengine.sessions import local_ns
 
-from .settings import check_settings, count_setting, positive_setting
+from .settings import check_settings, count_setting, positive_setting, symbol_of_root
 
 NAN = math.nan
 MINUTE_NS = 60 * 10**9
@@ -249,7 +249,7 @@ class ContextSignals:
             )
         self.symbols = tuple(context.symbols)
         self.config = context.config
-        self.bond = self._bond_symbol(s["bond"], context)
+        self.bond = symbol_of_root(context, BOND_ROOTS, s["bond"], "bond")
         self.timing_only = 0 < int(context.bar_ns) <= MINUTE_NS
         self.source = ",".join(getattr(context, "data_labels", ()) or ())
         self.metrics = {"predictions": 0, "scored": 0, "hits": 0}
@@ -258,20 +258,6 @@ class ContextSignals:
         self._slots_key = None
         self._slots: dict = {}
         self._group_cols: slice | list = []
-
-    def _bond_symbol(self, bond, context) -> str | None:
-        if bond is not None:
-            if bond not in self.symbols:
-                raise ValueError(f"bond {bond!r} is not a configured instrument")
-            return str(bond)
-        for symbol in self.symbols:
-            try:
-                root = context.config.instrument(symbol).root
-            except (AttributeError, KeyError):
-                continue
-            if root in BOND_ROOTS:
-                return symbol
-        return None
 
     # -- sessions and slots --------------------------------------------------------
 

@@ -45,3 +45,20 @@ def choice_setting(name: str, value, choices):
     if value not in choices:
         raise ValueError(f"{name} {value!r} is not one of {', '.join(choices)}")
     return value
+
+
+def symbol_of_root(context, roots: tuple, given=None, what: str = "instrument") -> str | None:
+    """``given`` when it is a configured instrument (else refused), or the first
+    configured instrument whose root is one of ``roots``, or None."""
+    if given is not None:
+        if given not in context.symbols:
+            raise ValueError(f"{what} {given!r} is not a configured instrument")
+        return str(given)
+    for symbol in context.symbols:
+        try:
+            root = context.config.instrument(symbol).root
+        except (AttributeError, KeyError):
+            continue
+        if root in roots:
+            return symbol
+    return None

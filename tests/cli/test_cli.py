@@ -7,6 +7,7 @@ directory, so nothing lands in the source tree.
 
 from __future__ import annotations
 
+import collections
 import csv
 import datetime as dt
 import importlib.metadata
@@ -39,6 +40,7 @@ FIRST_PARTY = {
     ),
     "log": "output log",
     "record": "output record",
+    "trades": "setup strength_rider",
 }
 BAR_HEADER = [
     "ts_open", "ts_close", "symbol", "open", "high", "low", "close", "volume", "trades", "flags",
@@ -471,7 +473,8 @@ def test_market_view_prints_one_table_per_session(tmp_path):
 # --- what the demo prints (issue 9 item 7) --------------------------------------------------
 
 SIGNAL_LINE = re.compile(
-    r"^(\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T)  (context|trade  )  (\S+)\s+(\S+)\s+(long|short|flat)\s"
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T)  (context|trade  |exit   )  (\S+)\s+(\S+)\s+"
+    r"(long|short|flat)\s"
 )
 
 
@@ -481,7 +484,11 @@ def recorded_signals(out: Path) -> list[dict]:
 
 def is_trade(signal: dict) -> bool:
     sized = (signal.get("size_fraction") or 0) > 0 or (signal.get("contracts") or 0) > 0
-    return signal.get("entry") is not None and sized
+    return signal["kind"] != "exit" and signal.get("entry") is not None and sized
+
+
+def signal_class(signal: dict) -> str:
+    return "exit" if signal["kind"] == "exit" else "trade" if is_trade(signal) else "context"
 
 
 def test_demo_prints_each_signal_as_one_line_at_its_bar_close_in_eastern_time(demo):
@@ -491,7 +498,7 @@ def test_demo_prints_each_signal_as_one_line_at_its_bar_close_in_eastern_time(de
     for signal in recorded_signals(out):  # independent: zoneinfo on the recorded UTC stamp
         utc = dt.datetime.fromtimestamp(signal["ts_close"] // 10**9, dt.UTC)
         local = utc.astimezone(ZoneInfo("America/New_York")).strftime("%Y-%m-%d %H:%M %Z")
-        kind = "trade  " if is_trade(signal) else "context"
+        kind = f"{signal_class(signal):7}"
         expected.append((local, kind, signal["name"], signal["instrument"]))
     assert len(expected) > 50
     assert printed == expected
@@ -499,9 +506,9 @@ def test_demo_prints_each_signal_as_one_line_at_its_bar_close_in_eastern_time(de
 
 def test_demo_summary_tells_context_signals_from_trade_signals(demo):
     proc, out = demo
-    signals = recorded_signals(out)
-    trades = sum(map(is_trade, signals))
-    assert f"({len(signals) - trades:,} context, {trades:,} trade)" in proc.stdout
+    classes = collections.Counter(map(signal_class, recorded_signals(out)))
+    c, t, e = (classes[name] for name in ("context", "trade", "exit"))
+    assert f"({c:,} context, {t:,} trade, {e:,} exit)" in proc.stdout
     assert "context: information, no trade by itself" in proc.stdout
 
 
@@ -583,3 +590,41 @@ def test_the_default_output_folder_is_git_ignored():
         pytest.skip("not a git checkout")
     proc = subprocess.run(["git", "check-ignore", "-q", "rsengine-out/demo/bars.csv"], cwd=root)
     assert proc.returncode == 0
+
+
+TRADE_SETUPS = ("strength_rider",)
+
+
+@pytest.mark.parametrize("name", TRADE_SETUPS)
+def test_demo_prints_each_trade_setup_with_contracts_stop_target_and_stack(demo, name):
+    proc, out = demo
+    entries = [s for s in recorded_signals(out) if s["name"] == name and s["kind"] == "setup"]
+    sized = [s for s in entries if s["contracts"] > 0]
+    assert sized, f"{name} never fired with contracts"
+    lines = [line for line in proc.stdout.splitlines() if f"  trade    {name} " in line]
+    assert len(lines) == len(entries)
+    first = sized[0]
+    line = next(ln for ln in lines if f" @ {first['entry']:.10g} " in ln)
+    assert f"{first['contracts']} {first['contract']} @ {first['entry']:.10g}" in line
+    assert f"stop {first['stop']:.10g}" in line
+    assert "stack " + "+".join(first["confirmations"]) in line
+
+
+def test_every_demo_entry_with_contracts_has_exactly_one_exit_after_it(demo):
+    _, out = demo
+    signals = recorded_signals(out)
+    entries = {s["id"]: s for s in signals if s["kind"] == "setup" and s["contracts"] > 0}
+    exits = [s for s in signals if s["kind"] == "exit"]
+    linked = collections.Counter(s["details"]["entry_id"] for s in exits)
+    assert entries and set(linked) == set(entries) and set(linked.values()) == {1}
+    for s in exits:
+        entry = entries[s["details"]["entry_id"]]
+        assert s["ts_close"] > entry["ts_close"] and s["session_date"] == entry["session_date"]
+        sign = 1 if entry["side"] == "long" else -1
+        points = (s["details"]["exit_price"] - entry["entry"]) * sign
+        assert s["details"]["pnl_usd"] == pytest.approx(
+            points * entry["contracts"] * POINT_VALUE[entry["details"]["traded"]], abs=0.01
+        )
+
+
+POINT_VALUE = {"ES": 50, "NQ": 20, "RTY": 50, "YM": 5, "MES": 5, "MNQ": 2, "M2K": 5, "MYM": 0.5}

@@ -1,0 +1,173 @@
+"""What the trade setups read besides prices: the internals ($TICK, $ADD),
+the instrument's volume, and the ATR of the trading timeframe; and the four
+checks of the confirmation stack built from them (DOMAIN.md §7).
+
+$TICK and $ADD are the configured instruments whose root is ``$TICK`` and
+``$ADD`` (a setup's ``tick`` and ``add`` settings name others). Their value at
+a row is their last close so far in the session; a session without one has
+none, and a check that needs it is unknown ("no $TICK feed"), never a crash.
+
+Our choices where the rule book gives words, not numbers (all settings):
+
+* ``tick`` supports a long when $TICK is above 0, a short when below; it is
+  "deeply negative" (or positive, for a short) beyond ``tick_strong`` (800).
+* ``add`` confirms a long when $ADD is above 0 and its slope over
+  ``add_slope_bars`` (3) bars is not falling, a short mirrored. For a fade it
+  confirms when $ADD is against the divergence (participation absent).
+* ``volume``: the ``vol_expanding`` column of the instrument.
+* The internals contradict a trade when $TICK is beyond ``tick_strong``
+  against it, or when both $TICK and $ADD are against it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .settings import symbol_of_root
+from .sizing import Check, Stack, stack
+
+DEFAULTS = {"tick": None, "add": None, "tick_strong": 800, "add_slope_bars": 3}
+
+
+def ffill(x: np.ndarray, carry: np.ndarray) -> np.ndarray:
+    """``x`` (rows, k) with each NaN holding the column's last finite value so
+    far, ``carry`` (k,) before the first."""
+    x = np.vstack([carry[None, :], x])
+    idx = np.where(np.isfinite(x), np.arange(len(x))[:, None], 0)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    return x[idx, np.arange(x.shape[1])][1:]
+
+
+def lagged_change(values: np.ndarray, present: np.ndarray, history: np.ndarray, lag: int):
+    """Per row: the change of ``values`` over its last ``lag`` present rows
+    (rows where ``present``), counting ``history`` (the last present values of
+    earlier batches) first; NaN until there are ``lag + 1``. Returns the
+    changes and the new history."""
+    seen = np.concatenate([history, values[present]])
+    change = np.full(len(seen), math.nan)
+    change[lag:] = seen[lag:] - seen[:-lag]
+    if not len(seen):
+        return np.full(len(values), math.nan), seen
+    at = np.cumsum(present) - 1 + len(history)  # the last present row so far
+    out = np.where(at >= 0, change[np.maximum(at, 0)], math.nan)
+    return out, seen[-(lag + 1) :]  # one more: the change at the last one
+
+
+class TrueRangeATR:
+    """ATR of the trading timeframe: the mean true range of the last ``bars``
+    primary bars of an instrument (across sessions), as of each row."""
+
+    def __init__(self, bars: int = 14):
+        self.bars = bars
+        self.history: dict[int, np.ndarray] = {}
+        self.prev_close: dict[int, float] = {}
+
+    def column(self, batch, col: int) -> np.ndarray:
+        present = np.asarray(batch.present[:, col], bool)
+        hi, lo, close = batch.high[present, col], batch.low[present, col], batch.close[present, col]
+        prev = np.concatenate([[self.prev_close.get(col, math.nan)], close[:-1]])
+        tr = np.where(np.isnan(prev), hi - lo, np.maximum(hi, prev) - np.minimum(lo, prev))
+        seen = np.concatenate([self.history.get(col, np.empty(0)), tr])
+        sums = np.concatenate([[0.0], np.cumsum(seen)])
+        mean = np.full(len(seen), math.nan)
+        k = self.bars
+        mean[k - 1 :] = (sums[k:] - sums[:-k]) / k
+        out = np.full(len(batch), math.nan)
+        out[present] = mean[len(seen) - len(tr) :]
+        self.history[col] = seen[-(k - 1) :] if k > 1 else np.empty(0)
+        if len(close):
+            self.prev_close[col] = float(close[-1])
+        return out
+
+
+class Internals:
+    """$TICK and $ADD as of each row of a batch, and the stack's checks."""
+
+    def __init__(self, settings: dict, context):
+        self.tick_symbol = symbol_of_root(context, ("$TICK",), settings["tick"], "tick")
+        self.add_symbol = symbol_of_root(context, ("$ADD",), settings["add"], "add")
+        self.tick_strong = float(settings["tick_strong"])
+        self.slope_bars = int(settings["add_slope_bars"])
+        if self.tick_strong <= 0:
+            raise ValueError(f"tick_strong must be > 0, got {settings['tick_strong']!r}")
+        if self.slope_bars < 1:
+            raise ValueError(f"add_slope_bars must be >= 1, got {settings['add_slope_bars']!r}")
+        self._session = None
+        self._last = np.full(2, math.nan)
+        self._add_history = np.empty(0)
+        self.tick = self.add = self.add_slope = None
+
+    def read(self, batch, state) -> None:
+        """Take this batch's $TICK, $ADD and $ADD slope, row by row."""
+        if self._session is not state.session:  # internals never carry overnight
+            self._session = state.session
+            self._last, self._add_history = np.full(2, math.nan), np.empty(0)
+        n = len(batch)
+        raw = np.full((n, 2), math.nan)
+        present = np.zeros((n, 2), bool)
+        for k, symbol in enumerate((self.tick_symbol, self.add_symbol)):
+            c = self._col(batch, symbol)
+            if c is not None:
+                present[:, k] = batch.present[:, c]
+                raw[:, k] = np.where(present[:, k], batch.close[:, c], math.nan)
+        filled = ffill(raw, self._last)
+        if n:
+            self._last = filled[-1].copy()
+        self.tick, self.add = filled[:, 0], filled[:, 1]
+        self.add_slope, self._add_history = lagged_change(
+            raw[:, 1], present[:, 1], self._add_history, self.slope_bars
+        )
+
+    @staticmethod
+    def _col(batch, symbol):
+        return None if symbol is None else batch.symbols.index(symbol)
+
+    # -- checks --------------------------------------------------------------------
+
+    def tick_check(self, j: int, sign: int) -> Check:
+        t = self.tick[j]
+        if not math.isfinite(t):
+            return Check("tick", None, "no $TICK feed")
+        held = t * sign > 0
+        return Check("tick", held, f"$TICK {t:+.0f} {'with' if held else 'against'} the trade")
+
+    def add_check(self, j: int, sign: int, fade: bool = False) -> Check:
+        a, slope = self.add[j], self.add_slope[j]
+        if not math.isfinite(a):
+            return Check("add", None, "no $ADD feed")
+        slope_text = "" if not math.isfinite(slope) else f", slope {slope:+.0f}"
+        if fade:  # participation absent: breadth against the divergence being faded
+            held = a * sign > 0
+            return Check("add", held, f"$ADD {a:+.0f}{slope_text}: breadth "
+                         f"{'behind the fade' if held else 'behind the move'}")  # fmt: skip
+        rising = not math.isfinite(slope) or slope * sign >= 0
+        held = a * sign > 0 and rising
+        return Check("add", held, f"$ADD {a:+.0f}{slope_text}")
+
+    def contradiction(self, j: int, sign: int) -> str:
+        t, a = self.tick[j], self.add[j]
+        if math.isfinite(t) and t * sign <= -self.tick_strong:
+            return f"$TICK {t:+.0f} beyond {self.tick_strong:.0f} against the trade"
+        if math.isfinite(t) and math.isfinite(a) and t * sign < 0 and a * sign < 0:
+            return f"$TICK {t:+.0f} and $ADD {a:+.0f} both against the trade"
+        return ""
+
+
+def volume_check(values: dict, j: int, col: int) -> Check:
+    expanding = values.get("vol_expanding")
+    if expanding is None:
+        return Check("volume", None, "no vol_expanding column (indicator measures)")
+    held = bool(expanding[j, col])
+    return Check("volume", held, "volume expanding" if held else "volume not expanding")
+
+
+def build_stack(rs: Check, internals: Internals, values, j, col, sign, fade=False) -> Stack:
+    return stack(
+        rs,
+        internals.tick_check(j, sign),
+        internals.add_check(j, sign, fade),
+        volume_check(values, j, col),
+        internals.contradiction(j, sign),
+    )
