@@ -29,10 +29,17 @@ def session(date=DATE) -> SessionInfo:
                        et_ns(f"{date} 09:30"), et_ns(f"{date} 16:00"))  # fmt: skip
 
 
+class FakeBatch(types.SimpleNamespace):
+    """What the setups and the desk read of a SliceBatch."""
+
+    def __len__(self):
+        return len(self.ts_close)
+
+
 def bars(clocks, ohlc, date=DATE):
     """One ES column: bar close clocks (ET) and (open, high, low, close) rows."""
     a = np.array(ohlc, float).reshape(len(clocks), 4, 1)
-    return types.SimpleNamespace(
+    return FakeBatch(
         symbols=("ES",),
         ts_close=np.array([et_ns(f"{date} {c}") for c in clocks], np.int64),
         present=np.ones((len(clocks), 1), bool),
@@ -41,7 +48,7 @@ def bars(clocks, ohlc, date=DATE):
 
 
 def cut(batch, lo, hi):
-    return types.SimpleNamespace(
+    return FakeBatch(
         symbols=batch.symbols,
         **{k: getattr(batch, k)[lo:hi] for k in ("ts_close", "present", "open", "high", "low",
                                                  "close")},
