@@ -319,6 +319,24 @@ def bench_per_slice_plugin(quick: bool):
     emit("replay_with_per_slice_setup_vs_without", mixed.bars / t_mixed, label, base.bars / t_base)
 
 
+TRADE_SETUPS = ("strength_rider",)  # the trade setups of DOMAIN.md §6 that exist
+
+
+def bench_trade_setups(quick: bool):
+    """The analytics replay with the trade setups added, against the same replay
+    without them (target: they cost less than 25 % on top, ratio 0.8 or more)."""
+    replay = _MicrosReplay(quick, "trade setups")
+    if not replay.ok:
+        return
+    tree = replay.tree
+    trades = {**tree, "setups": {**tree.get("setups", {}), **{n: {} for n in TRADE_SETUPS}}}
+    (base, t_base), (full, t_full) = replay.best_of_pairs(
+        1 if quick else 3, lambda: replay.run(tree), lambda: replay.run(trades)
+    )
+    label = f"bars/s ({full.bars:,} bars, every measure + context + {', '.join(TRADE_SETUPS)})"
+    emit("replay_with_trade_setups_vs_analytics", full.bars / t_full, label, base.bars / t_base)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
@@ -333,12 +351,14 @@ def main(argv=None):
         bench_replay(quick=True)
         bench_analytics(quick=True)
         bench_per_slice_plugin(quick=True)
+        bench_trade_setups(quick=True)
     else:
         bench_aggregation(5_000_000, repeats=3)
         bench_rings(100_000, 8, repeats=1)
         bench_replay(quick=False)
         bench_analytics(quick=False)
         bench_per_slice_plugin(quick=False)
+        bench_trade_setups(quick=False)
 
 
 if __name__ == "__main__":
