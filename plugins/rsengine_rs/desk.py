@@ -96,6 +96,7 @@ class Desk:
         self._session = None
         self._entries = 0
         self._pnl = 0.0
+        self._said: set = set()  # the limits already reported this session
         self.refused = {"max_trades": 0, "daily_loss_limit": 0}
         self.entries = 0
         self.exits = 0
@@ -134,6 +135,7 @@ class Desk:
         if self._session is not session.date:
             out += self._close_left_over()
             self._session, self._entries, self._pnl = session.date, 0, 0.0
+            self._said = set()
         by_row: dict[int, list] = {}
         for setup, candidates in pending:
             for cand in candidates:
@@ -199,6 +201,9 @@ class Desk:
                 )
         if refused:
             self.refused[refused] += 1
+            if refused not in self._said:  # once per session and limit, as a warning
+                self._said.add(refused)
+                setup.log.warning("no more entries this session", session=day, why=why)
             setup.log.info("entry refused", setup=setup.name, instrument=symbol, why=why)
             return None, None
         contract = setup.contract(symbol, day, sized.root)
