@@ -27,7 +27,7 @@ from .market_view import last_present
 from .model import BarChunk, Signal, TradeChunk
 from .per_slice import RingsAsOf, RowValues, bars_after, stack_rows
 from .plugins import call_each
-from .sessions import SessionBounds, split_sessions
+from .sessions import SessionBounds, is_halt, split_sessions
 from .settlement import SessionCloses, SettlementTracker
 
 log = structlog.get_logger("rsengine.engine")
@@ -374,6 +374,11 @@ class Engine:
 
     def _close_session(self) -> None:
         session = self.state.session
+        if is_halt(session.date, self.config.session.calendar, self._tz):
+            # a holiday halt publishes no settlement: its trades belong to the next
+            # trade date, so its daily bar is the start of the next session's
+            self._hook("rsengine_session_end", engine=self, session=session)
+            return
         for i, symbol in enumerate(self.symbols):
             if self._day.seen[i]:
                 daily = self.state.daily[symbol]

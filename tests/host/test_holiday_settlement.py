@@ -167,6 +167,21 @@ def test_engine_rs_after_mlk_day_is_from_fridays_close(rsengine_harness, method,
     assert rs[et_ns("2025-01-21 09:40")] == pytest.approx(pct(6030.0, friday), rel=1e-12)
 
 
+def test_a_halt_sessions_bars_go_into_the_next_trade_dates_daily_bar(rsengine_harness):
+    run = rsengine_harness.run(
+        {"instruments": {"ES": {}}, "group": ["ES"], "indicators": {"rs": {}}},
+        trades={"ES": holiday_trades()},
+    )
+    daily = run.engine.state.daily["ES"]
+    columns = (daily.open, daily.high, daily.low, daily.close, daily.volume, daily.settle)
+    by_date = dict(zip(daily.dates, zip(*columns, strict=True), strict=True))
+    assert "2024-11-28" not in by_date and "2025-01-20" not in by_date  # the halts
+    # 11-29 holds Thanksgiving's trades (open 6100, high 6100) and its own settlement
+    assert by_date["2024-11-29"][:5] == (6100.0, 6100.0, 6030.0, 6060.0, 4.0)
+    assert by_date["2024-11-29"][5] == 6060.0
+    assert by_date["2025-01-17"][1] == 6010.0  # Friday keeps its own bar
+
+
 def test_engine_early_close_after_thanksgiving_keeps_its_own_settlement(rsengine_harness):
     rs = rs_by_close(rsengine_harness, "settlement")
     # 11-29 measures from Wednesday (Thursday's halt published nothing) ...

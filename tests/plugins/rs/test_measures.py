@@ -140,6 +140,7 @@ def run(bars, settings=None, split="session", seed=0, with_rs=True):
     ind = Measures(dict(settings or {}), types.SimpleNamespace(symbols=SYMBOLS, bar_ns=5 * MIN))
     state = FakeState()
     rth_last = {}
+    held = {}  # symbol -> (high, low) of a halt session, for the next daily bar
     parts = {name: [] for name in COLUMNS}
     for info, batch in session_batches(bars):
         state.session = info
@@ -154,21 +155,29 @@ def run(bars, settings=None, split="session", seed=0, with_rs=True):
             for name in COLUMNS:
                 assert out[name].shape == (hi - lo, len(SYMBOLS))
                 parts[name].append(out[name])
-        # the session completes: what the engine appends to state.daily
+        # the session completes: what the engine appends to state.daily. DOMAIN.md
+        # §2: a holiday halt (closed before 13:15 ET) publishes no settlement, so it
+        # is never the next session's prior (SessionCloses.prior_session skips
+        # it), and its trades belong to the next trade date: its high and low go
+        # into the next session's daily bar
+        halt = info.close_ns < et_ns(f"{info.date} 13:15")
         for i, s in enumerate(SYMBOLS):
             rows = batch.present[:, i]
             if rows.any():
+                high, low = float(batch.high[rows, i].max()), float(batch.low[rows, i].min())
+                if s in held:
+                    high, low = max(high, held[s][0]), min(low, held[s][1])
+                if halt:
+                    held[s] = (high, low)
+                    continue
+                held.pop(s, None)
                 daily = state.daily[s]
                 daily.dates.append(info.date)
-                daily.high.append(float(batch.high[rows, i].max()))
-                daily.low.append(float(batch.low[rows, i].min()))
+                daily.high.append(high)
+                daily.low.append(low)
                 daily.close.append(float(batch.close[rows, i][-1]))
                 in_rth = rows & (batch.ts_close <= info.rth_close_ns)
-                # DOMAIN.md §2: a holiday halt (closed before 13:15 ET) publishes no
-                # settlement, so it is never the next session's prior (the engine's
-                # SessionCloses.prior_session skips it)
-                if info.close_ns >= et_ns(f"{info.date} 13:15"):
-                    rth_last[s] = float(batch.close[in_rth, i][-1])
+                rth_last[s] = float(batch.close[in_rth, i][-1])
     return {name: np.concatenate(p) for name, p in parts.items()}
 
 
@@ -185,6 +194,20 @@ def wilder(x: pd.Series, period: int) -> pd.Series:
     seeded[valid.index[period - 1 :]] = valid.iloc[period - 1 :]
     seeded[valid.index[period - 1]] = valid.iloc[:period].mean()
     return seeded.ewm(alpha=1 / period, adjust=False, ignore_na=True).mean()
+
+
+def trade_dates(g: pd.DataFrame) -> dict:
+    """Session -> the trade date its bars belong to: itself, or for a holiday halt
+    the next session (a halt that ends the data keeps its own)."""
+    halts = g.groupby("session")["halt"].first()
+    out, pending = {}, []
+    for day, halt in halts.items():
+        if halt:
+            pending.append(day)
+            continue
+        out.update({p: day for p in pending})
+        out[day], pending = day, []
+    return {**out, **{p: p for p in pending}}
 
 
 def expected_one(g: pd.DataFrame, s: dict) -> pd.DataFrame:
@@ -221,7 +244,8 @@ def expected_one(g: pd.DataFrame, s: dict) -> pd.DataFrame:
         out[f"{name}_high"] = g["high"].where(inside).groupby(by).transform("max").where(done)
         out[f"{name}_low"] = g["low"].where(inside).groupby(by).transform("min").where(done)
 
-    daily = g.groupby("session").agg(
+    trade_date = by.map(trade_dates(g))  # a halt's bars count with the next session
+    daily = g.groupby(trade_date).agg(
         high=("high", "max"), low=("low", "min"), close=("close", "last")
     )
     prev_close = daily["close"].shift(1)
@@ -229,7 +253,7 @@ def expected_one(g: pd.DataFrame, s: dict) -> pd.DataFrame:
         [daily["low"], prev_close], axis=1
     ).min(axis=1)
     atr_after = wilder(tr, s["atr_sessions"])  # after each completed session
-    out["atr"] = by.map(atr_after.shift(1))
+    out["atr"] = trade_date.map(atr_after.shift(1))
     # DOMAIN.md §2: a 13:00 ET holiday halt publishes no settlement; the next
     # session's prior is the last published one (halt sessions keep the one before)
     settled = g["ts_close"] <= g["rth_close"]

@@ -1,11 +1,15 @@
 """Indicator ``ratios`` over a real replay equals pandas on the session
 settlements (close of the last bar ending at or before 16:00 ET, the bar-data
 fallback): ratio of the last completed session, and the leader by a 3-5
-session streak or a 1.5-point weekly edge.
+session streak or a 1.5-point weekly edge. A 13:00 ET holiday halt publishes
+no settlement (DOMAIN.md §2): it is no completed session of its own.
 """
+
+import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pandas_market_calendars as mcal
 import pytest
 from test_rs_replay import FILES, data_dir, replay
 
@@ -22,6 +26,13 @@ def settlements(symbol: str) -> pd.Series:
     clock = ts_close.dt.hour * 60 + ts_close.dt.minute
     keep = clock <= 16 * 60
     return raw["close"][keep].groupby(session[keep]).last()
+
+
+def halts(first, last) -> set:
+    """Sessions the exchange calendar closes before the 13:15 ET early close."""
+    schedule = mcal.get_calendar("CME Globex Equity").schedule(first, last)
+    closes = schedule["market_close"].dt.tz_convert("America/New_York")
+    return {day.date() for day, t in closes.items() if (t.hour, t.minute) < (13, 15)}
 
 
 def expected_leader(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -49,14 +60,21 @@ def test_ratio_and_leader_follow_the_prior_sessions_settlements(tmp_path):
     last = bars["ts"] - pd.Timedelta(nanoseconds=1)
     bars["session"] = last.dt.date.where(last.dt.hour < 18, (last + pd.Timedelta(days=1)).dt.date)
     sessions = sorted(bars["session"].unique())
+    halted = halts(sessions[0], sessions[-1])
+    assert dt.date(2024, 2, 19) in halted and dt.date(2024, 11, 29) not in halted
+    settle = settle.drop(index=[d for d in settle.index if d in halted])
+    completed = [d for d in sessions if d not in halted]
     checked = 0
     for a, b in (("MES", "MNQ"), ("MES", "M2K"), ("MNQ", "M2K")):
         pair = f"{NAMES[a].lower()}_{NAMES[b].lower()}"
-        fed = settle.loc[sessions[0] : sessions[-2], [a, b]]  # completed sessions
+        fed = settle.loc[completed[0] : completed[-2], [a, b]]  # completed sessions
         leader = expected_leader(fed[a], fed[b]).map({"a": NAMES[a], "b": NAMES[b], "": ""})
         rows = bars[bars["symbol"] == a].groupby("session").first()
-        for k, day in enumerate(sessions[1:], start=1):
-            prior = sessions[k - 1]
+        for day in sessions[1:]:
+            before = [d for d in completed if d < day]
+            if not before:
+                continue
+            prior = before[-1]
             got_ratio = rows.loc[day, f"ratio_{pair}"]
             np.testing.assert_allclose(got_ratio, fed.loc[prior, a] / fed.loc[prior, b], rtol=1e-12)
             got_lead = rows.loc[day, f"ratio_lead_{pair}"]

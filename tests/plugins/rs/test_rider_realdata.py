@@ -17,6 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from test_ratios import halts
 from test_rs_replay import CONFIG, data_dir, need_data
 
 from rsengine.config import load_config
@@ -76,10 +77,17 @@ def expected_entries(b: pd.DataFrame) -> list[dict]:
     for symbol in GROUP:
         g = b[b["symbol"] == symbol].sort_values("ns").copy()
         g["atr14"] = true_range_atr(g)
-        highs = g.groupby("session")["high"].max()
-        lows = g.groupby("session")["low"].min()
-        sessions = list(highs.index)
-        for k, (day, s) in enumerate(g.groupby("session")):
+        # DOMAIN.md §2: a holiday halt's bars belong to the next trade date
+        days = sorted(g["session"].unique())
+        halted = halts(days[0], days[-1])
+        trade, following = {}, None
+        for d in reversed(days):
+            trade[d] = following if d in halted and following else d
+            following = trade[d]
+        trade_date = g["session"].map(trade)
+        highs = g.groupby(trade_date)["high"].max()
+        lows = g.groupby(trade_date)["low"].min()
+        for day, s in g.groupby("session"):
             window_slices = [t for t in slices[day] if _in(t, day, 9 * 60 + 30, 10 * 60)]
             w = s[(s["clock"] > 9 * 60 + 30) & (s["clock"] <= 10 * 60)]
             if len(window_slices) == 0 or len(w) != len(window_slices):
@@ -110,8 +118,9 @@ def expected_entries(b: pd.DataFrame) -> list[dict]:
                 if math.isfinite(row["atr14"]) and (entry - raw) * sign > row["atr14"] + 1e-9:
                     stop = entry - sign * math.floor(row["atr14"] / tick + 1e-9) * tick
                 choices = []
-                if k > 0:
-                    prior = sessions[k - 1]
+                before = [d for d in highs.index if d < day and d not in halted]
+                if before:
+                    prior = before[-1]
                     choices.append(highs[prior] if sign > 0 else lows[prior])
                 rng = row["or_high"] - row["or_low"]
                 choices.append(row["or_high"] + rng if sign > 0 else row["or_low"] - rng)
