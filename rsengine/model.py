@@ -95,7 +95,7 @@ class Signal:
     ts_close: int
     session_date: str
     name: str
-    kind: str  # "context" (no trade by itself) or "setup"
+    kind: str  # "context" (no trade by itself), "setup" (a trade) or "exit" (closes one)
     instrument: str
     side: str = attrs.field(validator=attrs.validators.in_(SIDES))
     reason: str
