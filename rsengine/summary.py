@@ -1,8 +1,8 @@
 """What the CLI prints besides the signal lines: the progress bar of a replay
 and the closing summary.
 
-Signals come in three classes (docs/cli.md): a **trade** signal has an entry
-price and a size (``size_fraction`` or ``contracts`` above zero); an **exit**
+Signals come in three classes (docs/cli.md): a **trade** signal comes from a
+trade setup (``kind == "setup"``) or has an entry price and a size; an **exit**
 (``kind == "exit"``) closes a trade; every other signal is a **context**
 signal, information that is no trade by itself, whatever its ``kind`` says.
 """
@@ -25,9 +25,12 @@ CLASSES = ("context", "trade", "exit")
 
 
 def is_trade(signal) -> bool:
-    """A trade signal has an entry price and a size."""
+    """A trade signal comes from a trade setup (kind ``setup``: with 0 contracts
+    it is no order), or has an entry price and a size."""
+    if signal.kind in ("setup", "exit"):
+        return signal.kind == "setup"
     has_size = signal.size_fraction > 0 or signal.contracts > 0
-    return signal.kind != "exit" and signal.entry is not None and has_size
+    return signal.entry is not None and has_size
 
 
 def signal_class(signal) -> str:
@@ -306,7 +309,7 @@ def _signal_lines(summary, tally: SignalTally | None) -> list[str]:
         f"{sum(trade.values()):,} trade, {sum(exits.values()):,} exit)",
         "    context: information, no trade by itself (no entry price or no size)",
         *_named(context, "      "),
-        "    trade: an entry price and a size (size_fraction or contracts above 0)",
+        "    trade: what to do, from a trade setup (0 contracts: no order, and why)",
         *_named(trade, "      "),
     ]
     if exits:

@@ -87,7 +87,7 @@ def _order(signal) -> str:
     """``2 NQ 03-25 @ 20516.75 stop 20504.75 target 20639.5 size 1 stack rs+tick+volume``."""
     what = signal.contract or signal.instrument
     size = f"{signal.contracts} {what}" if signal.contracts else "no order (0 contracts)"
-    text = f"{size} @ {signal.entry:.10g}"
+    text = size if signal.entry is None else f"{size} @ {signal.entry:.10g}"
     for name in ("stop", "target"):
         value = getattr(signal, name)
         if value is not None:
