@@ -1,7 +1,8 @@
 """CSV source for rsengine: streams trades and OHLCV bars from text files.
 
 The reader lives in :mod:`rsengine_csv.reader`; ``CsvSource`` below registers it
-as the source ``csv``.
+as the source ``csv``. :class:`FileSource` checks the settings every source
+reading CSV files shares (``rsengine_rs``'s ``basket`` builds on it too).
 """
 
 from __future__ import annotations
@@ -50,24 +51,18 @@ def rsengine_register_sources(registry):
     )
 
 
-class CsvSource:
-    """Source ``csv`` (settings in docs/csv.md).
-
-    Settings: ``on_bad_row`` (stop | skip), ``duplicates`` (error | drop: a bar
-    that repeats its stamp; drop drops identical repeats), ``chunk_rows``
-    (8192), ``start`` and ``end`` (optional session dates: only rows of
-    sessions from ``start`` through ``end`` are used, the rest are read past
-    and not counted as bad) and ``instruments``: symbol -> ``files`` (a path or
-    list, read in order, relative to the config file), ``layout`` (a preset
-    name, or a mapping of layout fields with an optional ``preset`` to start
-    from) and, for bars, ``bar`` (the input bar size, e.g. ``5min``).
-
-    Every settings problem is raised here, before the run starts, pointing at
-    its key in the YAML file.
+class FileSource:
+    """What the sources reading CSV files share: the settings ``on_bad_row``
+    (stop | skip), ``chunk_rows`` (8192), ``start`` and ``end`` (optional
+    session dates: only rows of sessions from ``start`` through ``end`` are
+    used, the rest are read past and not counted as bad), checked together
+    with the ones a source adds (its ``SETTINGS``); file lists and layouts;
+    the readers' bad-row counts and progress (``self.readers``, the files
+    of ``_paths()``). Every settings problem is raised when the source is
+    built, before the run starts, pointing at its key in the YAML file.
     """
 
-    SETTINGS = ("on_bad_row", "duplicates", "chunk_rows", "start", "end", "instruments")
-    ITEM = ("files", "layout", "bar")
+    SETTINGS: tuple = ("on_bad_row", "chunk_rows", "start", "end")
 
     def __init__(self, settings: dict, context):
         self.context = context
@@ -80,7 +75,6 @@ class CsvSource:
                 f" (settings: {', '.join(self.SETTINGS)})",
             )
         self.on_bad_row = self._choice(settings, "on_bad_row", ("stop", "skip"))
-        self.duplicates = self._choice(settings, "duplicates", DUPLICATES)
         self.chunk_rows = settings.get("chunk_rows", 8192)
         if (
             isinstance(self.chunk_rows, bool)
@@ -92,12 +86,12 @@ class CsvSource:
         self.window = tuple(self._bound(settings, key, tz) for key in ("start", "end"))
         if None not in self.window and self.window[0] >= self.window[1]:
             raise self._refuse("end", f"{settings['end']} is before start {settings['start']}")
-        base = Path(getattr(context.config, "base_dir", None) or ".")
-        self.items = {
-            symbol: self._item(symbol, item, base)
-            for symbol, item in (settings.get("instruments") or {}).items()
-        }
+        self.base = Path(getattr(context.config, "base_dir", None) or ".")
         self.readers = []
+
+    def _paths(self) -> list:
+        """Every file the source reads."""
+        return []
 
     def _refuse(self, key, message: str) -> Exception:
         """A ConfigError at settings ``key`` (a name or a tuple path)."""
@@ -119,32 +113,6 @@ class CsvSource:
             return session_bound(value, tz, opening=key == "start")
         except (TypeError, ValueError) as exc:
             raise self._refuse(key, f"{value!r} is not a session date YYYY-MM-DD ({exc})") from None
-
-    def _item(self, symbol, item, base):
-        at = ("instruments", symbol)
-        if symbol not in self.context.symbols:
-            raise self._refuse(
-                at, f"not a configured instrument (instruments: {', '.join(self.context.symbols)})"
-            )
-        if not isinstance(item, dict):
-            raise self._refuse(at, "expected a mapping with files, layout and bar")
-        unknown = set(item) - set(self.ITEM)
-        if unknown:
-            name = sorted(unknown)[0]
-            raise self._refuse(
-                (*at, name),
-                f"unknown key{_closest(name, self.ITEM)} (keys: {', '.join(self.ITEM)})",
-            )
-        layout = self._layout(item.get("layout"), (*at, "layout"))
-        bar_ns = 0
-        if item.get("bar"):
-            try:
-                bar_ns = parse_bar_size(item["bar"])
-            except ValueError as exc:
-                raise self._refuse((*at, "bar"), str(exc)) from None
-        if layout.kind == "bars" and not bar_ns:
-            raise self._refuse(at, "bars need their size: add bar, e.g. bar: 5min")
-        return self._files(item.get("files"), (*at, "files"), base), layout, bar_ns
 
     def _files(self, files, at, base) -> list:
         keys = [at] if isinstance(files, str) else [(*at, i) for i in range(len(files or ()))]
@@ -203,20 +171,77 @@ class CsvSource:
     def bad_rows(self) -> int:
         return sum(r.stats.skipped for r in self.readers)
 
-    @property
-    def duplicates_dropped(self) -> int:
-        """Identical repeated bars dropped (``duplicates: drop``)."""
-        return sum(r.stats.duplicates for r in self.readers)
-
     @functools.cached_property
     def _total_bytes(self) -> int:
-        return sum(os.path.getsize(p) for paths, _, _ in self.items.values() for p in paths)
+        return sum(os.path.getsize(p) for p in self._paths())
 
     def read_fraction(self) -> float | None:
         """Share of the data files' bytes read so far, for the progress bar."""
         if not self._total_bytes:
             return None
         return min(1.0, sum(r.bytes_read() for r in self.readers) / self._total_bytes)
+
+
+class CsvSource(FileSource):
+    """Source ``csv`` (settings in docs/csv.md).
+
+    Settings: ``on_bad_row`` (stop | skip), ``duplicates`` (error | drop: a bar
+    that repeats its stamp; drop drops identical repeats), ``chunk_rows``
+    (8192), ``start`` and ``end`` (optional session dates: only rows of
+    sessions from ``start`` through ``end`` are used, the rest are read past
+    and not counted as bad) and ``instruments``: symbol -> ``files`` (a path or
+    list, read in order, relative to the config file), ``layout`` (a preset
+    name, or a mapping of layout fields with an optional ``preset`` to start
+    from) and, for bars, ``bar`` (the input bar size, e.g. ``5min``).
+
+    Every settings problem is raised here, before the run starts, pointing at
+    its key in the YAML file.
+    """
+
+    SETTINGS = ("on_bad_row", "duplicates", "chunk_rows", "start", "end", "instruments")
+    ITEM = ("files", "layout", "bar")
+
+    def __init__(self, settings: dict, context):
+        super().__init__(settings, context)
+        self.duplicates = self._choice(settings, "duplicates", DUPLICATES)
+        self.items = {
+            symbol: self._item(symbol, item, self.base)
+            for symbol, item in (settings.get("instruments") or {}).items()
+        }
+
+    def _paths(self) -> list:
+        return [p for paths, _, _ in self.items.values() for p in paths]
+
+    def _item(self, symbol, item, base):
+        at = ("instruments", symbol)
+        if symbol not in self.context.symbols:
+            raise self._refuse(
+                at, f"not a configured instrument (instruments: {', '.join(self.context.symbols)})"
+            )
+        if not isinstance(item, dict):
+            raise self._refuse(at, "expected a mapping with files, layout and bar")
+        unknown = set(item) - set(self.ITEM)
+        if unknown:
+            name = sorted(unknown)[0]
+            raise self._refuse(
+                (*at, name),
+                f"unknown key{_closest(name, self.ITEM)} (keys: {', '.join(self.ITEM)})",
+            )
+        layout = self._layout(item.get("layout"), (*at, "layout"))
+        bar_ns = 0
+        if item.get("bar"):
+            try:
+                bar_ns = parse_bar_size(item["bar"])
+            except ValueError as exc:
+                raise self._refuse((*at, "bar"), str(exc)) from None
+        if layout.kind == "bars" and not bar_ns:
+            raise self._refuse(at, "bars need their size: add bar, e.g. bar: 5min")
+        return self._files(item.get("files"), (*at, "files"), base), layout, bar_ns
+
+    @property
+    def duplicates_dropped(self) -> int:
+        """Identical repeated bars dropped (``duplicates: drop``)."""
+        return sum(r.stats.duplicates for r in self.readers)
 
     def streams(self):
         return {symbol: self._stream(*item) for symbol, item in self.items.items()}
@@ -245,6 +270,12 @@ class CsvSource:
                 "duplicate bars dropped",
                 count=reader.stats.duplicates,
                 files=[f.path for f in reader.stats.files if f.duplicates],
+            )
+        if reader.stats.missing:  # layout missing: skip, the gaps of a series
+            self.context.log.info(
+                "rows without values skipped",
+                count=reader.stats.missing,
+                files=[f.path for f in reader.stats.files if f.missing],
             )
 
 

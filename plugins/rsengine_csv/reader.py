@@ -25,7 +25,8 @@ when it has too few fields for the mapped columns (or a mapped field longer
 than 256 characters), bytes that are not text in the layout's encoding,
 quoting the csv module cannot read (a quote left open), a stamp that does not
 parse (or does not exist, or is ambiguous, in the layout's zone), a value that
-is not a finite number, a price not above 0 or above ``MAX_PRICE``, a negative
+is not a finite number, a price not above 0 or above ``MAX_PRICE`` (with
+``CsvLayout.signed``: beyond ``±MAX_PRICE``), a negative
 size or volume or one above ``MAX_VOLUME``, ``high < low``, an open or close
 outside ``[low, high]``, a stamp earlier than the previous good row's (equal
 stamps are fine: ticks share stamps), or, for bars, the stamp of the bar
@@ -42,9 +43,10 @@ corrupt gzip, a ``.gz`` name on plain text or the reverse, a folder).
 
 Blank lines are counted (``FileStats.blank``) and otherwise ignored; rows of
 another symbol than ``CsvLayout.symbol`` are counted as ``filtered``; identical
-repeated bars dropped with ``duplicates="drop"`` as ``duplicates``. Nothing
-else is dropped: ``rows == delivered + skipped + filtered + duplicates`` for
-every file that was read to its end.
+repeated bars dropped with ``duplicates="drop"`` as ``duplicates``; rows
+without values dropped with ``CsvLayout.missing="skip"`` as ``missing``.
+Nothing else is dropped: ``rows == delivered + skipped + filtered + duplicates
++ missing`` for every file that was read to its end.
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ PRICES = ("price", "open", "high", "low", "close")
 MAX_PRICE = 1e9  # a price above this is a bad row (index futures trade below 1e6)
 MAX_VOLUME = 1e12  # a size or volume above this is a bad row (SPY's daily volume is ~1e8)
 DUPLICATES = ("error", "drop")
+MISSING = ("bad", "skip")  # CsvLayout.missing
+_NAN_TEXTS = (b"", b"nan")  # a missing value, stripped and lowercased
 AMBIGUOUS_MODES = ("raise", "earliest", "latest", "infer")
 MAX_REASONS = 10  # skip messages kept per file
 
@@ -152,8 +156,9 @@ class FileStats:
     """What reading one file did.
 
     ``rows`` counts data rows (not the header, ``skip_rows`` or blank lines);
-    ``delivered + skipped + filtered + duplicates == rows`` once the file is read
-    to its end (``duplicates``: identical repeated bars dropped).
+    ``delivered + skipped + filtered + duplicates + missing == rows`` once the
+    file is read to its end (``duplicates``: identical repeated bars dropped;
+    ``missing``: rows without values dropped, ``CsvLayout.missing="skip"``).
     ``by_kind`` counts skipped rows per bad-row kind; ``reasons`` keeps the first
     ``MAX_REASONS`` skip messages.
     """
@@ -164,6 +169,7 @@ class FileStats:
     skipped: int = 0
     filtered: int = 0
     duplicates: int = 0
+    missing: int = 0
     blank: int = 0
     by_kind: dict = attrs.Factory(dict)
     reasons: list = attrs.Factory(list)
@@ -194,6 +200,10 @@ class ReadStats:
     @property
     def duplicates(self) -> int:
         return sum(f.duplicates for f in self.files)
+
+    @property
+    def missing(self) -> int:
+        return sum(f.missing for f in self.files)
 
     @property
     def blank(self) -> int:
@@ -271,6 +281,14 @@ class CsvLayout:
     when its stamp column does not parse and no mapped value is a number).
     ``decimal="," `` reads ``1234,5`` (a "." is accepted too).
 
+    ``signed`` (False): prices may be 0 or negative, down to ``-MAX_PRICE``
+    (market internals such as NYSE $TICK and $ADD are counts, not prices).
+    ``missing``: what a row is whose price fields (``price``, or ``open``,
+    ``high``, ``low`` and ``close``) are all empty or ``NaN``: ``"bad"`` (the
+    default, a bad row) or ``"skip"``: a gap in the series, dropped and counted
+    in ``FileStats.missing``, not validated (a TradingView export carries an
+    indicator's columns as ``NaN`` where it has no value).
+
     Use :meth:`preset` for the known vendor layouts.
     """
 
@@ -291,6 +309,8 @@ class CsvLayout:
     symbol: str | None = None
     skip_rows: int = 0
     encoding: str = "utf-8"
+    signed: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    missing: str = attrs.field(default="bad", validator=attrs.validators.in_(MISSING))
 
     def __attrs_post_init__(self):
         allowed = ("ts", "date", "time", *VALUE_FIELDS[self.kind])
@@ -895,12 +915,19 @@ class CsvReader:
 
         cols = raw.cols
         rows = np.arange(n)
-        if layout.symbol is not None:
-            sym = cols[idx["symbol"]]
-            want = layout.symbol.encode(enc) if sym.dtype.kind == "S" else layout.symbol
-            keep = sym == want
-            keep[list(issues)] = True  # rows too broken to filter stay bad rows
-            filtered = ~keep
+        gaps = self._gaps(cols) if layout.missing == "skip" else None
+        if layout.symbol is not None or gaps is not None:
+            keep = np.ones(n, bool)
+            if layout.symbol is not None:
+                sym = cols[idx["symbol"]]
+                want = layout.symbol.encode(enc) if sym.dtype.kind == "S" else layout.symbol
+                keep = sym == want
+                keep[list(issues)] = True  # rows too broken to filter stay bad rows
+                filtered = ~keep
+            if gaps is not None:
+                gaps &= keep  # a row of another symbol is filtered, not missing
+                gaps[list(issues)] = False
+                keep &= ~gaps
             if not keep.all():
                 rows = np.flatnonzero(keep)
                 cols = {j: c[rows] for j, c in cols.items()}
@@ -1031,6 +1058,8 @@ class CsvReader:
         stats.rows += n
         if filtered is not None:
             stats.filtered += int(filtered[:n].sum())
+        if gaps is not None:
+            stats.missing += int(gaps[:n].sum())
         keep = None if end == m and not bad.any() else np.flatnonzero(~bad[:end])
         out = {"ts": ns if keep is None else ns[keep]}
         for field, v in values.items():
@@ -1105,6 +1134,19 @@ class CsvReader:
             )
         return dropped
 
+    def _gaps(self, cols) -> np.ndarray:
+        """Rows whose mapped price fields are all empty or NaN (``missing="skip"``)."""
+        gap = None
+        for field in PRICES:
+            if field not in self._index:
+                continue
+            col = cols[self._index[field]]
+            text = np.strings.lower(np.strings.strip(col))
+            nan = _NAN_TEXTS if col.dtype.kind == "S" else [b.decode() for b in _NAN_TEXTS]
+            none = (text == nan[0]) | (text == nan[1])
+            gap = none if gap is None else gap & none
+        return gap
+
     def _numbers(self, col: np.ndarray, field: str, flag) -> np.ndarray:
         enc = self.layout.encoding
         parsed = col
@@ -1126,6 +1168,9 @@ class CsvReader:
         if field in NON_NEGATIVE:
             low, cap, low_kind = values < 0, MAX_VOLUME, NEGATIVE
             low_problem = f"is negative; expected a {field} >= 0"
+        elif self.layout.signed:  # a reading such as $TICK: any sign, not beyond the cap
+            low, cap, low_kind = values < -MAX_PRICE, MAX_PRICE, TOO_LARGE
+            low_problem = f"is too large; expected a value >= -{_exponent(MAX_PRICE)}"
         else:
             low, cap, low_kind = values <= 0, MAX_PRICE, NON_POSITIVE
             low_problem = "is not a positive price; expected a price > 0"

@@ -1,6 +1,7 @@
 """Relative-strength plugins: indicators ``rs``, ``measures``, ``group``,
-``ratios``, ``regime`` and ``fair_value`` (NQ against its fair value from the
-cash NDX), setup ``context`` (docs/analytics.md).
+``ratios``, ``regime``, ``fair_value`` (NQ against its fair value from the
+cash NDX) and ``internals`` ($TICK and $ADD), setup ``context``, and source
+``basket`` ($TICK and $ADD computed from stock trades) (docs/analytics.md).
 
 Indicator ``rs``: RS% of each instrument from its prior close (DOMAIN.md §3).
 
@@ -16,7 +17,9 @@ close is, by ``prior_close``:
 * a number: that price for every instrument, every session.
 
 Never the session open: overnight gaps show. Before the first complete prior
-session the value is NaN.
+session the value is NaN. Market internals (root ``$TICK`` or ``$ADD``) are
+readings, not prices: their RS% is always NaN. ``NDX`` is a price index and
+has one.
 """
 
 from __future__ import annotations
@@ -28,10 +31,13 @@ import numpy as np
 import rsengine
 from rsengine.settlement import PRIOR_CLOSE_METHODS
 
+from .internals import internal_mask
+
 
 @rsengine.hookimpl
 def rsengine_register_indicators(registry):
     from .fair_value import FairValue
+    from .internals import MarketInternals
     from .leadership import GroupMeasures
     from .measures import Measures
     from .ratios import SessionRatios
@@ -45,6 +51,14 @@ def rsengine_register_indicators(registry):
     registry.add("ratios", SessionRatios, "session-settlement ratios and leadership streaks")
     registry.add("regime", Regime, "trend, chop, event windows, afternoon, 15-min persistence")
     registry.add("fair_value", FairValue, "NQ fair value from NDX: basis, premium, rich/cheap")
+    registry.add("internals", MarketInternals, "$TICK and $ADD: last, high/low, zone, slope")
+
+
+@rsengine.hookimpl
+def rsengine_register_sources(registry):
+    from .basket import BasketSource
+
+    registry.add("basket", BasketSource, "$TICK and $ADD computed from a basket of stock trades")
 
 
 @rsengine.hookimpl
@@ -74,6 +88,7 @@ class RelativeStrength:
         if unknown:
             raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {list(self.SETTINGS)}")
         self.method = prior_close_setting(settings.get("prior_close", "settlement"))
+        self._internal = internal_mask(context)
         self._session = None
         self._prior = None
 
@@ -81,7 +96,11 @@ class RelativeStrength:
         if state.session is not self._session:
             self._session = state.session
             self._prior = np.array(
-                [self._prior_close(state, s) for s in state.symbols], dtype=np.float64
+                [
+                    math.nan if internal else self._prior_close(state, s)
+                    for s, internal in zip(state.symbols, self._internal, strict=True)
+                ],
+                dtype=np.float64,
             )
         return {"rs_pct": (batch.close - self._prior) / self._prior * 100.0}
 

@@ -2,11 +2,12 @@
 
 Reads ``rs_pct`` (the ``rs`` indicator, configured before this one) or, with
 ``mode: normalized``, ``rs_norm`` (the ``measures`` indicator), and the bar
-closes. Group members are ``state.group`` in group order; their columns get
-the values below, every other instrument NaN (``rank`` 0, text ``""``,
-flags False). Row-wide values (leader, spreads, correlations, ratio) are
-repeated in every group member's column. ``<a>_<b>`` names every pair of
-lowercase group names, ``a`` before ``b`` in group order (``corr_es_nq``).
+closes. Group members are ``state.group`` in group order (never a market
+internal, $TICK or $ADD); their columns get the values below, every other
+instrument NaN (``rank`` 0, text ``""``, flags False). Row-wide values
+(leader, spreads, correlations, ratio) are repeated in every group member's
+column. ``<a>_<b>`` names every pair of lowercase group names, ``a`` before
+``b`` in group order (``corr_es_nq``).
 
 * ``lead``: ``x_i - mean(x_j, j != i)`` over the members with a value in the
   row, ``x`` being RS% (``mode: raw``) or RS% / ATR% (``normalized``);
@@ -49,6 +50,7 @@ import numpy as np
 from rsengine.core import RollingCorr, RollingStats
 
 from .group import MoveRatio, lead_rows, leader_laggard_rows, pairs, rank_rows
+from .internals import INTERNAL_ROOTS, root_of
 from .settings import check_settings, choice_setting, count_setting, number_setting
 
 NAN = math.nan
@@ -81,6 +83,12 @@ def group_layout(context) -> tuple[tuple[int, ...], tuple[str, ...]]:
             f"({', '.join(config.group)}): configure at least two in `group:`"
         )
     symbols = tuple(context.symbols)
+    internals = [m for m in config.group_symbols if root_of(config, m) in INTERNAL_ROOTS]
+    if internals:  # the config refuses them already; a hand-made one must not slip by
+        raise ValueError(
+            f"{', '.join(internals)} is a market internal, a reading and not a price: "
+            "it cannot be a group member"
+        )
     return tuple(symbols.index(s) for s in config.group_symbols), tuple(config.group)
 
 

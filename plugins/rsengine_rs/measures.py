@@ -33,6 +33,10 @@ present) and carries on across sessions unless said otherwise. Bar price
 * ``mom``: ``momentum_bars``-bar (10) return in percent,
   ``(close - close_n) / close_n * 100``.
 
+Market internals (root ``$TICK`` or ``$ADD``) are readings, not prices: every
+measure of theirs is NaN (``vol_expanding`` False); the ``internals``
+indicator has their own.
+
 Work is O(1) per bar (the daily ATR is brought up to date once per session)
 and the result does not depend on how a session is split into batches. A batch
 is handled in a few whole-array steps (the engine calls once per batch, so the
@@ -51,6 +55,7 @@ import numpy as np
 
 from rsengine.core import RollingStats, WilderAverage
 
+from .internals import internal_mask
 from .settings import check_settings, choice_setting, count_setting, positive_setting
 
 NAN = math.nan
@@ -109,6 +114,8 @@ class Measures:
 
         self.symbols = tuple(context.symbols)
         k = len(self.symbols)
+        internal = internal_mask(context)
+        self._internal = internal if internal.any() else None
         self._pv = [RollingStats(self.vwap_bars) for _ in range(k)]
         self._vol = [RollingStats(self.volume_bars) for _ in range(k)]
         # mean volume over vwap_bars; the volume_bars one serves when they are equal
@@ -220,6 +227,11 @@ class Measures:
                 if not own.full:
                     rs_norm[~present] = NAN
         vwap20, rsi, vol_mean20, vol_ratio, mom = series
+        if self._internal is not None:  # readings, not prices
+            for column in (vwap, *series, atr, atr_pct, or_high, or_low, ib_high, ib_low):
+                column[:, self._internal] = NAN
+            rs_norm[:, self._internal] = NAN
+            expanding[:, self._internal] = False
         return {
             "vwap": vwap,
             "vwap20": vwap20,

@@ -62,6 +62,9 @@ BAR_HEADER = [
     "regime", "afternoon", "event_window", "divergent", "persist15", "persistent", "size_factor",
     # fair_value
     "nq_fv", "nq_basis", "nq_premium", "nq_fv_state",
+    # internals
+    "tick", "tick_high", "tick_low", "tick_zone", "add", "add_high", "add_low", "add_zone",
+    "add_slope", "breadth_div",
 ]  # fmt: skip
 DEMO_SYMBOLS = 8  # ES, NQ, RTY, YM, ZN, $TICK, $ADD, NDX in rsengine/demo.yaml
 SHORT = "sources.sim={seed: 7, days: 3}"  # no warm-up: three sessions
