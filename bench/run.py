@@ -319,7 +319,7 @@ def bench_per_slice_plugin(quick: bool):
     emit("replay_with_per_slice_setup_vs_without", mixed.bars / t_mixed, label, base.bars / t_base)
 
 
-TRADE_SETUPS = ("strength_rider",)  # the trade setups of DOMAIN.md §6 that exist
+TRADE_SETUPS = ("strength_rider", "divergence_fade", "laggard_catchup")  # DOMAIN.md §6
 
 
 def bench_trade_setups(quick: bool):

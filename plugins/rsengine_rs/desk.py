@@ -6,8 +6,10 @@ Every trade setup hands the desk its candidates for a batch; once each setup
 of the run has reported, the desk walks the batch in time order. On each row
 it first closes what an open trade's exit rules say, then takes the row's
 candidates: a candidate becomes a trade signal unless the session's entries
-(``max_trades``) are used up or its closed trades have lost
-``daily_loss_limit``; the log and the run's summary count what was refused.
+(``max_trades``) are used up, its closed trades have lost
+``daily_loss_limit``, or a trade is open on the instrument (one position per
+instrument, whichever setup holds it); the log and the run's summary count
+what was refused.
 Walking all setups' candidates together keeps the limits causal and the
 result independent of how a session is cut into batches.
 
@@ -97,7 +99,7 @@ class Desk:
         self._entries = 0
         self._pnl = 0.0
         self._said: set = set()  # the limits already reported this session
-        self.refused = {"max_trades": 0, "daily_loss_limit": 0}
+        self.refused = {"max_trades": 0, "daily_loss_limit": 0, "position_open": 0}
         self.entries = 0
         self.exits = 0
         self.left_open = 0
@@ -189,8 +191,12 @@ class Desk:
             self.risk.micro_fallback,
         )
         refused = None
+        holding = next((t for t in self.open if t.symbol == symbol), None)
         if sized.contracts:
-            if self._entries >= self.risk.max_trades:
+            if holding is not None:  # one position per instrument, whichever setup
+                refused = "position_open"
+                why = f"{holding.setup} holds {holding.side} {symbol}: no second position"
+            elif self._entries >= self.risk.max_trades:
                 refused = "max_trades"
                 why = f"max_trades {self.risk.max_trades} reached this session: no entry"
             elif self._pnl <= -self.risk.daily_loss_limit:
@@ -201,7 +207,7 @@ class Desk:
                 )
         if refused:
             self.refused[refused] += 1
-            if refused not in self._said:  # once per session and limit, as a warning
+            if refused != "position_open" and refused not in self._said:  # once, a warning
                 self._said.add(refused)
                 setup.log.warning("no more entries this session", session=day, why=why)
             setup.log.info("entry refused", setup=setup.name, instrument=symbol, why=why)
@@ -346,6 +352,7 @@ class Desk:
             "open_at_end": self.left_open,
             "refused_max_trades": self.refused["max_trades"],
             "refused_daily_loss_limit": self.refused["daily_loss_limit"],
+            "refused_position_open": self.refused["position_open"],
         }
         if self.left_open:
             summary.notes.append(

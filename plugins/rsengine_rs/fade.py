@@ -199,7 +199,7 @@ class DivergenceFade(TradeSetup):
         symbol = batch.symbols[col]
         lead = float(r["lead"][at, col])
         entry = float(batch.close[j, col])
-        tick_size = _tick_size(self.config, symbol)
+        tick_size = self.tick_size(symbol)
         extreme = float(gates["ext"]["extreme"][at])
         atr = self._atr[col][j]
         stop, capped = stop_within_atr(entry, extreme + d * tick_size, atr, sign, tick_size)
@@ -377,13 +377,6 @@ def _prior_extremes(state, symbol: str) -> tuple:
     if daily is None or not daily.dates:
         return (math.nan, math.nan)
     return (float(daily.high[-1]), float(daily.low[-1]))
-
-
-def _tick_size(config, symbol: str) -> float:
-    try:
-        return float(config.instrument(symbol).tick or 0.0)
-    except (AttributeError, KeyError):
-        return 0.0
 
 
 def _number(x) -> float | None:

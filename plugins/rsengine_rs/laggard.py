@@ -176,7 +176,7 @@ class LaggardCatchUp(TradeSetup):
         if j is None:
             return None
         symbol = batch.symbols[col]
-        tick_size = _tick_size(self.config, symbol)
+        tick_size = self.tick_size(symbol)
         entry = float(batch.close[j, col])
         atr = float(self._atr[col][j])
         cap = self.stop_atr * atr
@@ -290,10 +290,3 @@ def _on_rows(rows: np.ndarray, values: np.ndarray, empty) -> np.ndarray:
 
 def _sign(shown: bool, why: str) -> str:
     return f"{'shown' if shown else 'not shown'}: {why}"
-
-
-def _tick_size(config, symbol: str) -> float:
-    try:
-        return float(config.instrument(symbol).tick or 0.0)
-    except (AttributeError, KeyError):
-        return 0.0

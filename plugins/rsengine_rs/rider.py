@@ -138,7 +138,7 @@ class StrengthRider(TradeSetup):
         if j is None:
             return None
         entry = float(close[j])
-        tick_size = self._tick_size(batch.symbols[col])
+        tick_size = self.tick_size(batch.symbols[col])
         raw_stop = float(reach[j]) - sign * tick_size
         atr = self._atr[col][j]
         stop, capped = stop_within_atr(entry, raw_stop, atr, sign, tick_size)
@@ -162,7 +162,7 @@ class StrengthRider(TradeSetup):
             "ideal_entry": float(level[j]),
             "run_pct": float(run[j]),
             "pullback_extreme": float(reach[j]),
-            "atr": float(atr),
+            "atr": float(atr) if math.isfinite(atr) else None,  # unknown: too few bars
             "target_rule": target_why,
         }
         if capped:
@@ -179,12 +179,6 @@ class StrengthRider(TradeSetup):
             details=details,
             exit_rule=self._lead_fade(began, sign),
         )
-
-    def _tick_size(self, symbol: str) -> float:
-        try:
-            return float(self.config.instrument(symbol).tick or 0.0)
-        except (AttributeError, KeyError):
-            return 0.0
 
     def _target(self, state, symbol, values, j, col, entry, sign):
         """The nearer beyond the entry of the prior session's extreme and the

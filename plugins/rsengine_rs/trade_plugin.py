@@ -9,6 +9,10 @@ import rsengine
 
 @rsengine.hookimpl
 def rsengine_register_setups(registry):
+    from .fade import DivergenceFade
+    from .laggard import LaggardCatchUp
     from .rider import StrengthRider
 
     registry.add("strength_rider", StrengthRider, "trade: ride the early leader's pullback")
+    registry.add("divergence_fade", DivergenceFade, "trade: fade an exhausted divergence")
+    registry.add("laggard_catchup", LaggardCatchUp, "trade: the laggard catching up, half size")

@@ -3,9 +3,10 @@ the internals and ATR they read, and the desk that sizes and follows their
 trades (desk.py).
 
 A trade setup proposes at most one entry per instrument and side per session,
-on an RTH bar (``rth_open < ts_close <= rth_close``) closing no later than
-``last_entry`` (15:30 ET) and outside an event blackout (``event_window`` is
-``blocked``). Its entry is the close of that bar.
+on an RTH bar (``rth_open < ts_close < rth_close``: not the bar at the RTH
+close, where the desk flattens) closing no later than ``last_entry`` (15:30
+ET) and outside an event blackout (``event_window`` is ``blocked``). Its entry
+is the close of that bar.
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ class TradeSetup:
         session = state.session
         ts = batch.ts_close
         day = dt.date.fromisoformat(session.date)
-        latest = min(local_ns(day, self.last_entry, state.tz), session.rth_close_ns)
-        ok = (ts > session.rth_open_ns) & (ts <= latest)
+        latest = local_ns(day, self.last_entry, state.tz)
+        # not on the bar at the RTH close: the desk flattens everything there
+        ok = (ts > session.rth_open_ns) & (ts <= latest) & (ts < session.rth_close_ns)
         window = state.values.get("event_window")
         if window is not None and ok.any():
             ok &= ~(np.asarray(window) == "blocked").any(axis=1)
@@ -100,6 +102,13 @@ class TradeSetup:
 
     def propose(self, batch, state, rows) -> list[Candidate]:
         raise NotImplementedError
+
+    def tick_size(self, symbol: str) -> float:
+        """The instrument's tick (0 when it has none)."""
+        try:
+            return float(self.config.instrument(symbol).tick or 0.0)
+        except (AttributeError, KeyError):
+            return 0.0
 
     # -- records ---------------------------------------------------------------------
 

@@ -35,12 +35,12 @@ FIRST_PARTY = {
     "sim": "source sim",
     "csv": "source csv",
     "rs": (
-        "indicator group, indicator measures, indicator ratios, indicator regime, indicator rs, "
-        "setup context"
+        "indicator fair_value, indicator group, indicator internals, indicator measures, "
+        "indicator ratios, indicator regime, indicator rs, setup context, source basket"
     ),
     "log": "output log",
     "record": "output record",
-    "trades": "setup strength_rider",
+    "trades": "setup divergence_fade, setup laggard_catchup, setup strength_rider",
 }
 BAR_HEADER = [
     "ts_open", "ts_close", "symbol", "open", "high", "low", "close", "volume", "trades", "flags",
@@ -344,7 +344,7 @@ def test_unknown_plugin_exits_2_listing_installed_plugins(tmp_path):
     proc = cli("validate", str(config), cwd=tmp_path)
     assert proc.returncode == 2
     assert f"{config}:2:3: sources.simm: no source plugin named 'simm'" in proc.stderr
-    assert "installed: csv, sim" in proc.stderr
+    assert "installed: basket, csv, sim" in proc.stderr
     assert "did you mean 'sim'?" in proc.stderr
     assert_no_traceback(proc)
 
@@ -486,8 +486,10 @@ def recorded_signals(out: Path) -> list[dict]:
 
 
 def is_trade(signal: dict) -> bool:
+    if signal["kind"] in ("setup", "exit"):
+        return signal["kind"] == "setup"
     sized = (signal.get("size_fraction") or 0) > 0 or (signal.get("contracts") or 0) > 0
-    return signal["kind"] != "exit" and signal.get("entry") is not None and sized
+    return signal.get("entry") is not None and sized
 
 
 def signal_class(signal: dict) -> str:
@@ -595,7 +597,7 @@ def test_the_default_output_folder_is_git_ignored():
     assert proc.returncode == 0
 
 
-TRADE_SETUPS = ("strength_rider",)
+TRADE_SETUPS = ("strength_rider", "divergence_fade", "laggard_catchup")
 
 
 @pytest.mark.parametrize("name", TRADE_SETUPS)
@@ -631,3 +633,12 @@ def test_every_demo_entry_with_contracts_has_exactly_one_exit_after_it(demo):
 
 
 POINT_VALUE = {"ES": 50, "NQ": 20, "RTY": 50, "YM": 5, "MES": 5, "MNQ": 2, "M2K": 5, "MYM": 0.5}
+
+
+def test_demo_shows_a_zero_contract_trade_with_its_reason(demo):
+    proc, out = demo
+    zero = [s for s in recorded_signals(out) if s["kind"] == "setup" and s["contracts"] == 0]
+    assert zero
+    line = next(ln for ln in proc.stdout.splitlines() if "no order (0 contracts)" in ln)
+    why = r"no order: stop [\d.]+ pt x \$\d+ = \$[\d,.]+ > budget \$2,000 x [\d.]+"
+    assert re.search(why, line), line

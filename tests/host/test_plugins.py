@@ -326,7 +326,7 @@ def test_unknown_component_is_a_config_error_listing_installed_ones_with_a_sugge
         build_engine(config)
     error = info.value
     assert (error.line, error.column, error.key_path) == (2, 3, "sources.simm")
-    assert "installed: csv, sim" in error.message
+    assert "installed: basket, csv, sim" in error.message
     assert "did you mean 'sim'?" in error.message
 
 

@@ -9,15 +9,19 @@ from rsengine_csv.reader import Chunk, CsvFormatError, CsvLayout, read
 
 HEAD = "ts,open,high,low,close,volume\n"
 BARS = CsvLayout(kind="bars", columns={f: f for f in HEAD.strip().split(",")}, stamps="open")
-BY_INDEX = CsvLayout(kind="bars", columns={"ts": 0, "open": 1, "high": 2, "low": 3, "close": 4,
-                                           "volume": 5}, stamps="open")
+BY_INDEX = CsvLayout(
+    kind="bars",
+    columns={"ts": 0, "open": 1, "high": 2, "low": 3, "close": 4, "volume": 5},
+    stamps="open",
+)
 
 
 def bar_rows(n: int, start: int = 0) -> list[str]:
     """One-minute bars from 2024-01-02 10:00 (+ ``start`` minutes); volume = row number."""
     first = dt.datetime(2024, 1, 2, 10) + dt.timedelta(minutes=start)
-    return [f"{first + dt.timedelta(minutes=i):%Y-%m-%d %H:%M},10,11,9,10.5,{i}\n"
-            for i in range(n)]
+    return [
+        f"{first + dt.timedelta(minutes=i):%Y-%m-%d %H:%M},10,11,9,10.5,{i}\n" for i in range(n)
+    ]
 
 
 def write(tmp_path, data, name="bars.csv") -> str:
@@ -87,8 +91,15 @@ def test_binary_header_is_named_with_its_column(tmp_path):
 def test_latin1_byte_in_a_utf8_file_is_a_bad_row_with_line_and_column(tmp_path, quoted):
     rows = bar_rows(4)
     note = b'"caf\xe9"' if quoted else b"caf\xe9"
-    data = (HEAD.encode() + "".join(rows[:2]).encode() + rows[2].encode().rstrip(b"\n")
-            + b"," + note + b"\n" + rows[3].encode())
+    data = (
+        HEAD.encode()
+        + "".join(rows[:2]).encode()
+        + rows[2].encode().rstrip(b"\n")
+        + b","
+        + note
+        + b"\n"
+        + rows[3].encode()
+    )
     path = write(tmp_path, data)
     err = failure(path)
     assert str(err).startswith(f"{path}:4:7 (column 7): ")
@@ -140,8 +151,10 @@ def test_duplicated_bar_row_stops_naming_both_lines(tmp_path):
     rows = bar_rows(5)
     path = write(tmp_path, HEAD + "".join([*rows[:3], rows[2], *rows[3:]]))
     err = failure(path)
-    assert str(err).startswith(f"{path}:5:1 (ts): '2024-01-02 10:02' repeats the stamp of the"
-                               " bar at line 4 with the same values")
+    assert str(err).startswith(
+        f"{path}:5:1 (ts): '2024-01-02 10:02' repeats the stamp of the"
+        " bar at line 4 with the same values"
+    )
     assert "duplicates: drop" in str(err)
 
 

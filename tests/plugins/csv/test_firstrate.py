@@ -43,12 +43,18 @@ def test_firstratedata_preset_matches_pandas(tmp_path, shared_data, header):
     assert got.stamps == "open"
 
 
-@pytest.mark.parametrize("header", ["", "timestamp,open,high,low,close,volume\n"],
-                         ids=["no header", "header"])
+@pytest.mark.parametrize(
+    "header", ["", "timestamp,open,high,low,close,volume\n"], ids=["no header", "header"]
+)
 def test_firstratedata_reads_the_documented_line(tmp_path, header):
     path = tmp_path / "NQ_1min.txt"
     path.write_text(header + "2024-03-01 09:30:00,5100.25,5101.0,5099.5,5100.75,1234\n")
     got = Chunk.concat(read(path, CsvLayout.preset("firstratedata")))
     assert got.ts.tolist() == [pd.Timestamp("2024-03-01 14:30", tz="UTC").value]
     assert (got.open[0], got.high[0], got.low[0], got.close[0], got.volume[0]) == (
-        5100.25, 5101.0, 5099.5, 5100.75, 1234)
+        5100.25,
+        5101.0,
+        5099.5,
+        5100.75,
+        1234,
+    )

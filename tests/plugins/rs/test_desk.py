@@ -160,7 +160,7 @@ def test_any_cut_of_the_session_gives_the_same_signals(splits):
 def test_max_trades_holds_for_every_setup_together():
     desk = make_desk(max_trades=2)
     first, second = Setup(desk, "a"), Setup(desk, "b")
-    b = bars(CLOCKS, [[100] * 4] * 5)
+    b = bars(CLOCKS, [[100, 100, 97.75, 100]] * 5)  # each entry is stopped on the next bar
     assert desk.submit(first, b, state(5), [long_at(0), long_at(2)]) == []  # waits for "b"
     out = desk.submit(second, b, state(5), [long_at(1)])
     entries = [s for s in out if s.kind == "setup"]
@@ -187,3 +187,18 @@ def test_zero_contracts_is_a_signal_with_its_reason_and_no_position():
         entry.contracts == 0 and "no order: stop 2 pt x $50 = $100.00 > budget $99" in entry.reason
     )
     assert not desk.open and desk.entries == 0
+
+
+def test_one_position_per_instrument_whichever_setup_holds_it():
+    desk = make_desk()
+    first, second = Setup(desk, "a"), Setup(desk, "b")
+    b = bars(CLOCKS, [[100] * 4, [100] * 4, [100, 100, 97, 97], [97] * 4, [97] * 4])
+    desk.submit(first, b, state(5), [long_at(0)])
+    out = desk.submit(second, b, state(5), [long_at(1), long_at(3, entry=97, stop=95)])
+    # b's 10:05 entry is refused while a's long is open; after a's stop at 10:10, b enters
+    assert [(s.name, s.kind, s.ts_close) for s in out] == [
+        ("a", "setup", b.ts_close[0]),
+        ("a", "exit", b.ts_close[2]),
+        ("b", "setup", b.ts_close[3]),
+    ]
+    assert desk.refused["position_open"] == 1

@@ -591,7 +591,7 @@ def fade_candidates(b: pd.DataFrame) -> pd.DataFrame:
                 last = x["pos"].where(held & diverging).groupby(x["session"]).ffill()
                 seen = seen + (x["pos"] - last < 6).astype(int)
             ok = diverging & (seen >= 1) & (x["regime"] != "trend")
-            ok &= x["clock"] <= np.minimum(LAST_ENTRY, x["rth_end"])
+            ok &= (x["clock"] <= LAST_ENTRY) & (x["clock"] < x["rth_end"])
             ok &= x["event_window"] != "blocked"
             hits = x[ok].groupby("session").head(1)
             for _, row in hits.iterrows():

@@ -498,7 +498,7 @@ def expected(b: pd.DataFrame) -> list[dict]:
                 lag = held_for(s["lead"] * sign)
                 ok = (s["lead"] * sign <= -0.3 + 1e-9) & (s["change"] * sign > 1e-9)
                 ok &= (s["others"] * sign > 1e-9) & support & lag & rising
-                ok &= s["clock"] <= s["rth_end"].clip(upper=930)
+                ok &= (s["clock"] <= 930) & (s["clock"] < s["rth_end"])
                 ok &= s["event_window"].fillna("") != "blocked"
                 if not ok.any():
                     continue
@@ -540,8 +540,6 @@ def with_limits(candidates: list[dict]) -> list[dict]:
 def expected_exit(b: pd.DataFrame, c: dict) -> tuple:
     """(bar, rule, price) of the trade's exit: the first bar after the entry
     where one holds, in the order stop, target, the setup's rules, session end."""
-    if c["clock"] == c["rth_end"]:  # the last RTH bar of a halt day: flat at once
-        return c["ns"], "session_end", c["entry"]
     sign = 1 if c["side"] == "long" else -1
     s = b[(b["symbol"] == c["symbol"]) & (b["session"] == c["session"]) & (b["ns"] > c["ns"])]
     s = s[s["clock"] <= s["rth_end"]]

@@ -94,6 +94,7 @@ def expected_entries(b: pd.DataFrame) -> list[dict]:
                 continue
             end_clock = min(15 * 60 + 30, s["rth_end"].iloc[0])
             later = s[(s["clock"] > 10 * 60) & (s["clock"] <= end_clock)]
+            later = later[later["clock"] < later["rth_end"]]  # not the bar at the RTH close
             later = later[later["event_window"] != "blocked"]
             for side, sign in (("long", 1), ("short", -1)):
                 if not (w["lead"] * sign >= 0.2 - 1e-9).all():
