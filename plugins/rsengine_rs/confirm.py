@@ -55,6 +55,11 @@ def lagged_change(values: np.ndarray, present: np.ndarray, history: np.ndarray, 
     return out, seen[-(lag + 1) :]  # one more: the change at the last one
 
 
+def shared_atr(context, bars: int) -> TrueRangeATR:
+    """The run's ATR of ``bars`` primary bars, one object for every setup."""
+    return context.shared.setdefault(("rsengine_rs.atr", bars), TrueRangeATR(bars))
+
+
 class TrueRangeATR:
     """ATR of the trading timeframe: the mean true range of the last ``bars``
     primary bars of an instrument (across sessions), as of each row."""
@@ -63,8 +68,18 @@ class TrueRangeATR:
         self.bars = bars
         self.history: dict[int, np.ndarray] = {}
         self.prev_close: dict[int, float] = {}
+        self._batch, self._done = None, {}
 
     def column(self, batch, col: int) -> np.ndarray:
+        """The column's ATR on each row of ``batch``; the setups sharing this
+        object ask for the same batch in turn, and it is worked out once."""
+        if batch is not self._batch:
+            self._batch, self._done = batch, {}
+        if col not in self._done:
+            self._done[col] = self._column(batch, col)
+        return self._done[col]
+
+    def _column(self, batch, col: int) -> np.ndarray:
         present = np.asarray(batch.present[:, col], bool)
         hi, lo, close = batch.high[present, col], batch.low[present, col], batch.close[present, col]
         prev = np.concatenate([[self.prev_close.get(col, math.nan)], close[:-1]])
@@ -97,10 +112,25 @@ class Internals:
         self._session = None
         self._last = np.full(2, math.nan)
         self._add_history = np.empty(0)
+        self._batch = None
         self.tick = self.add = self.add_slope = None
 
+    @classmethod
+    def shared(cls, settings: dict, context) -> Internals:
+        """One per run and settings: the setups with the same settings read the
+        internals once per batch."""
+        key = ("rsengine_rs.internals", *(repr(settings[k]) for k in DEFAULTS))
+        found = context.shared.get(key)
+        if found is None:
+            found = context.shared[key] = cls(settings, context)
+        return found
+
     def read(self, batch, state) -> None:
-        """Take this batch's $TICK, $ADD and $ADD slope, row by row."""
+        """Take this batch's $TICK, $ADD and $ADD slope, row by row (once per
+        batch for the setups sharing this object)."""
+        if batch is self._batch:
+            return
+        self._batch = batch
         if self._session is not state.session:  # internals never carry overnight
             self._session = state.session
             self._last, self._add_history = np.full(2, math.nan), np.empty(0)

@@ -144,9 +144,14 @@ class DivergenceFade(TradeSetup):
         regime = state.values.get("regime")
         turns = {d: _turns(r, -d) for d, _ in DIRECTIONS}
         out = []
+        lead_now = r["lead"][n - m :]
         for col in state.group:  # the desk takes a row's entries in this order
             col = int(col)
             for d, side in DIRECTIONS:
+                if (col, side) in self._fired:
+                    continue
+                if not (lead_now[:, col] * d >= self.min_divergence - EPS).any():
+                    continue  # no divergence on this batch's rows: no entry here
                 gates = self._gates(r, col, d)
                 ok = gates["divergence"] & gates["exhaustion"]
                 if self.internals_required:

@@ -111,13 +111,12 @@ class LaggardCatchUp(TradeSetup):
                 mean, np.isfinite(mean), history, self.group_bars
             )
             self._group_change[c] = change
-        self._support = {c: self._extremes(batch, state, c) for c in group}
+        self._seen_rth = {c: self._accumulate(batch, state, c) for c in group}
+        self._support = {}
 
-    def _extremes(self, batch, state, col: int) -> dict:
-        """Over the member's RTH bars of the session so far, row by row: per
-        sign, whether the last ``support_bars`` made no new session low (+1;
-        -1: high) and no new session extreme of the lag, and the session low
-        (high) so far; and the volume of those bars and of the ones before."""
+    def _accumulate(self, batch, state, col: int) -> np.ndarray:
+        """Add this batch's RTH bars of the member to the session's; returns
+        which rows of the batch they are."""
         session = state.session
         ts = batch.ts_close
         rth = (ts > session.rth_open_ns) & (ts <= session.rth_close_ns)
@@ -125,9 +124,16 @@ class LaggardCatchUp(TradeSetup):
         lead = np.asarray(state.values["lead"])[:, col]
         now = (batch.low[:, col], batch.high[:, col], batch.volume[:, col], lead)
         old = self._rth.get(col, (np.empty(0),) * len(now))
-        seen = tuple(np.concatenate([o, x[rth]]) for o, x in zip(old, now, strict=True))
-        self._rth[col] = seen
-        lows, highs, volumes, leads = seen
+        self._rth[col] = tuple(np.concatenate([o, x[rth]]) for o, x in zip(old, now, strict=True))
+        return rth
+
+    def _extremes(self, col: int) -> dict:
+        """Over the member's RTH bars of the session so far, row by row: per
+        sign, whether the last ``support_bars`` made no new session low (+1;
+        -1: high) and no new session extreme of the lag, and the session low
+        (high) so far; and the volume of those bars and of the ones before."""
+        rth = self._seen_rth[col]
+        lows, highs, volumes, leads = self._rth[col]
         new = len(lows) - int(rth.sum())
 
         def rows(x, empty=math.nan):
@@ -154,6 +160,8 @@ class LaggardCatchUp(TradeSetup):
 
     def _signs(self, col: int, sign: int):
         """The three bottoming (topping) signs, row by row."""
+        if col not in self._support:
+            self._support[col] = self._extremes(col)
         price, lag, extreme = self._support[col][sign]
         recent, before = self._support[col]["volume"]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -167,10 +175,12 @@ class LaggardCatchUp(TradeSetup):
         values = state.values
         lead = np.asarray(values["lead"])[:, col]
         change = self._group_change[col]
-        support, extreme, ratio, volume, slope, add = self._signs(col, sign)
         mask = rows & np.asarray(batch.present[:, col], bool)
         mask &= lead * sign <= -self.min_lag + EPS
         mask &= (change * sign > EPS) & (self._others[col] * sign > EPS)
+        if (col, side) in self._fired or not mask.any():  # the signs only where needed
+            return None
+        support, extreme, ratio, volume, slope, add = self._signs(col, sign)
         mask &= support & (volume | add)
         j = self.first_new(mask, col, side)
         if j is None:
@@ -263,7 +273,8 @@ def _no_new_extreme(lows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     low_so_far = np.fmin.accumulate(lows) if len(lows) else lows  # past a NaN lead
     held = np.zeros(len(lows), bool)
     if len(lows) > k:
-        window = np.lib.stride_tricks.sliding_window_view(lows, k).min(axis=1)[1:]
+        n = len(lows)
+        window = np.minimum.reduce([lows[i : n - k + 1 + i] for i in range(k)])[1:]
         held[k:] = window >= low_so_far[:-k]
     return held, low_so_far
 

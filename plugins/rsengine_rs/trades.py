@@ -44,8 +44,8 @@ class TradeSetup:
         s = check_settings(settings, {**COMMON, **self.DEFAULTS})
         self.s = s
         self.last_entry = _clock("last_entry", s["last_entry"])
-        self.atr = confirm.TrueRangeATR(count_setting("atr_bars", s["atr_bars"]))
-        self.internals = confirm.Internals(s, context)
+        self.atr = confirm.shared_atr(context, count_setting("atr_bars", s["atr_bars"]))
+        self.internals = confirm.Internals.shared(s, context)
         self.config = context.config
         regime = dict(REGIME_DEFAULTS)
         if "regime" in context.config.indicators:
