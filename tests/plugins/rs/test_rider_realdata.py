@@ -55,7 +55,7 @@ def prepare(bars: pd.DataFrame) -> pd.DataFrame:
     b["session"] = last.dt.date.where(last.dt.hour < 18, (last + pd.Timedelta(days=1)).dt.date)
     b["clock"] = b["t"].dt.hour * 60 + b["t"].dt.minute
     b["ns"] = b["t"].astype("int64")
-    b["event_window"] = b["event_window"].fillna("")
+    b["event_window"] = b["event_window"].astype(object).fillna("")
     # the RTH close: 16:00 ET, or where the session's data stop before it (the
     # 13:15 early closes, the 13:00 holiday halts)
     today = b[b["t"].dt.date == b["session"]]
@@ -70,11 +70,20 @@ def true_range_atr(g: pd.DataFrame, bars: int = 14) -> pd.Series:
     return tr.rolling(bars).mean()
 
 
-def expected_entries(b: pd.DataFrame) -> list[dict]:
-    """The rider's candidates worked out with pandas, before the desk's limits."""
+SIZE = {1: 0.25, 2: 0.5, 3: 0.75, 4: 1.0}  # confirmations held (rs among them) -> fraction
+
+
+def expected_entries(
+    b: pd.DataFrame, group=GROUP, tick_size=TICK, point_value=POINT_VALUE, micros=None, tick=None
+) -> list[dict]:
+    """The rider's candidates worked out with pandas, before the desk's limits.
+
+    ``tick``: slice ns -> ($TICK so far in the session, that of the slice
+    before), or None without a $TICK feed; ``micros``: root -> (micro, $/pt)
+    to size in when the mini rounds to zero."""
     out = []
     slices = b.groupby("session")["ns"].unique()
-    for symbol in GROUP:
+    for symbol in group:
         g = b[b["symbol"] == symbol].sort_values("ns").copy()
         g["atr14"] = true_range_atr(g)
         # DOMAIN.md §2: a holiday halt's bars belong to the next trade date
@@ -108,16 +117,23 @@ def expected_entries(b: pd.DataFrame) -> list[dict]:
                 held = (later["close"] - level) * sign >= -1e-9
                 run = (later["close"] - level) * sign / level * 100
                 lead_ok = (later["lead"] - (began - sign * 0.1)) * sign > 1e-9
-                hit = later[(t_vwap | t_edge) & held & (run < 0.5) & lead_ok]
+                ok = (t_vwap | t_edge) & held & (run < 0.5) & lead_ok
+                if tick is not None:  # neutral or better, or recovering and not deeply against
+                    now = later["ns"].map(lambda t: tick.get(t, (math.nan,) * 2)[0])
+                    before = later["ns"].map(lambda t: tick.get(t, (math.nan,) * 2)[1])
+                    gate = now.isna() | (now * sign >= -400 - 1e-9)
+                    gate |= ((now - before) * sign > 0) & (now * sign > -800)
+                    ok &= gate
+                hit = later[ok]
                 if hit.empty:
                     continue
                 row = hit.iloc[0]
                 entry = row["close"]
-                tick = TICK[symbol]
-                raw = (row["low"] if sign > 0 else row["high"]) - sign * tick
+                step = tick_size[symbol]
+                raw = (row["low"] if sign > 0 else row["high"]) - sign * step
                 stop = raw
                 if math.isfinite(row["atr14"]) and (entry - raw) * sign > row["atr14"] + 1e-9:
-                    stop = entry - sign * math.floor(row["atr14"] / tick + 1e-9) * tick
+                    stop = entry - sign * math.floor(row["atr14"] / step + 1e-9) * step
                 choices = []
                 before = [d for d in highs.index if d < day and d not in halted]
                 if before:
@@ -127,18 +143,25 @@ def expected_entries(b: pd.DataFrame) -> list[dict]:
                 choices.append(row["or_high"] + rng if sign > 0 else row["or_low"] - rng)
                 beyond = [p for p in choices if (p - entry) * sign > 1e-9]
                 target = min(beyond, key=lambda p: abs(p - entry)) if beyond else None
-                fraction = 0.5 if row["vol_expanding"] else 0.25  # rs (+ volume)
+                t_now = tick.get(int(row["ns"]), (math.nan,))[0] if tick else math.nan
+                held = 1 + bool(row["vol_expanding"]) + bool(t_now * sign > 0)  # rs, volume, tick
+                fraction = SIZE[held]
+                if t_now * sign <= -800:  # $TICK strongly against: skip
+                    fraction = 0.0
                 if row["regime"] == "chop":
                     fraction = min(fraction, 0.25)
                 if row["afternoon"]:
                     fraction *= 0.5
                 points = abs(entry - stop)
-                contracts = math.floor(500 * fraction / (points * POINT_VALUE[symbol]) + 1e-9)
+                value = point_value[symbol]
+                contracts = math.floor(500 * fraction / (points * value) + 1e-9)
+                if not contracts and fraction and micros and symbol in micros:
+                    contracts = math.floor(500 * fraction / (points * micros[symbol][1]) + 1e-9)
                 out.append({
                     "ns": int(row["ns"]), "symbol": symbol, "side": side, "entry": entry,
                     "stop": stop, "target": target, "contracts": contracts,
                     "fraction": fraction, "began": began, "session": day,
-                    "col": GROUP.index(symbol),
+                    "col": group.index(symbol), "tick": t_now,
                 })  # fmt: skip
     return out
 
