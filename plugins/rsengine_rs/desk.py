@@ -104,6 +104,7 @@ class Desk:
         self.exits = 0
         self.left_open = 0
         self._last_row = None  # (ts_close, close per column) of the last row seen
+        self.entry_rows_cache = None  # (batch, last entry, rows): TradeSetup.entry_rows
 
     @classmethod
     def of(cls, context) -> Desk:

@@ -137,38 +137,55 @@ class DivergenceFade(TradeSetup):
     # -- entries -------------------------------------------------------------------
 
     def propose(self, batch, state, rows) -> list[Candidate]:
-        if not len(self._new):
+        new = self._new
+        if not len(new):
+            return []
+        rows_now = rows[new]
+        if not rows_now.any():
             return []
         r = self._rows
-        n, m = len(r["ts"]), len(self._new)
+        n, m = len(r["ts"]), len(new)
         regime = state.values.get("regime")
-        turns = {d: _turns(r, -d) for d, _ in DIRECTIONS}
+        skip_trend = self.skip_in_trend and regime is not None
+        not_trend = None
+        turns: dict = {}
         out = []
         lead_now = r["lead"][n - m :]
+        present_now = r["present"][n - m :]
         for col in state.group:  # the desk takes a row's entries in this order
             col = int(col)
             for d, side in DIRECTIONS:
                 if (col, side) in self._fired:
                     continue
-                if not (lead_now[:, col] * d >= self.min_divergence - EPS).any():
+                # the cheap conditions first, on this batch's rows: the divergence,
+                # the rows that may enter, the turn and the regime
+                cheap = lead_now[:, col] * d >= self.min_divergence - EPS
+                if not cheap.any():
                     continue  # no divergence on this batch's rows: no entry here
-                gates = self._gates(r, col, d)
-                ok = gates["divergence"] & gates["exhaustion"]
+                cheap &= rows_now
+                cheap &= present_now[:, col].astype(bool)
                 if self.internals_required:
-                    ok &= turns[d]["any"]
-                mask = np.zeros(len(batch), bool)
-                mask[self._new] = ok[n - m :]
-                mask &= rows
-                if self.skip_in_trend and regime is not None:
-                    mask &= np.asarray(regime)[:, col] != "trend"
+                    if d not in turns:
+                        turns[d] = _turns(r, -d)
+                    cheap &= turns[d]["any"][n - m :]
+                if skip_trend:
+                    if not_trend is None:
+                        not_trend = np.asarray(regime)[new] != "trend"
+                    cheap &= not_trend[:, col]
+                if not cheap.any():
+                    continue
+                gates = self._gates(r, col, d)
+                mask = cheap & gates["exhaustion"][n - m :]
                 if self.internals_required:  # a turn the internals contradict is none
-                    for j in np.flatnonzero(mask):
-                        if not self.internals.contradiction(int(j), -d):
+                    for i in np.flatnonzero(mask):
+                        if not self.internals.contradiction(int(new[i]), -d):
                             break
-                        mask[j] = False
-                j = self.first_new(mask, col, side)
-                if j is not None:
-                    at = n - m + int(np.searchsorted(self._new, j))
+                        mask[i] = False
+                i = self.first_new(mask, col, side)
+                if i is not None:
+                    j, at = int(new[i]), n - m + i
+                    if d not in turns:
+                        turns[d] = _turns(r, -d)
                     out.append(
                         self._candidate(batch, state, r, gates, turns[d], j, at, col, d, side)
                     )

@@ -127,43 +127,71 @@ class LaggardCatchUp(TradeSetup):
         self._rth[col] = tuple(np.concatenate([o, x[rth]]) for o, x in zip(old, now, strict=True))
         return rth
 
-    def _extremes(self, col: int) -> dict:
-        """Over the member's RTH bars of the session so far, row by row: per
-        sign, whether the last ``support_bars`` made no new session low (+1;
-        -1: high) and no new session extreme of the lag, and the session low
-        (high) so far; and the volume of those bars and of the ones before."""
+    def _extremes(self, col: int, sign: int) -> tuple:
+        """Over the member's RTH bars of the session so far, row by row: whether
+        the last ``support_bars`` made no new session low (``sign`` +1; -1:
+        high) and no new session extreme of the lag, and the session low (high)
+        so far."""
         rth = self._seen_rth[col]
         lows, highs, volumes, leads = self._rth[col]
         new = len(lows) - int(rth.sum())
-
-        def rows(x, empty=math.nan):
-            return _on_rows(rth, x[new:], empty)
-
         k = self.support_bars
-        out = {"volume": tuple(rows(x) for x in _window_volumes(volumes, k))}
-        for sign in (1, -1):
-            held, extreme = _no_new_extreme(lows if sign > 0 else -highs, k)
-            lag_held, _ = _no_new_extreme(leads * sign, k)
-            out[sign] = (rows(held, False), rows(lag_held, False), rows(extreme * sign))
-        return out
+        held, extreme = _no_new_extreme(lows if sign > 0 else -highs, k)
+        lag_held, _ = _no_new_extreme(leads * sign, k)
+        return (
+            _on_rows(rth, held[new:], False),
+            _on_rows(rth, lag_held[new:], False),
+            _on_rows(rth, (extreme * sign)[new:], math.nan),
+        )
+
+    def _volumes(self, col: int) -> tuple:
+        """The volume of the member's last ``support_bars`` RTH bars and of the
+        ones before them, row by row."""
+        rth = self._seen_rth[col]
+        volumes = self._rth[col][2]
+        new = len(volumes) - int(rth.sum())
+        return tuple(
+            _on_rows(rth, x[new:], math.nan) for x in _window_volumes(volumes, self.support_bars)
+        )
 
     # -- entries -----------------------------------------------------------------------
 
     def propose(self, batch, state, rows) -> list[Candidate]:
+        group = list(state.group)
+        fired = self._fired
+        if all((c, side) in fired for c in group for side, _ in SIDES):
+            return []
+        # the cheap conditions for every member and both sides at once
+        lead = np.asarray(state.values["lead"])[:, group]
+        change = np.column_stack([self._group_change[c] for c in group])
+        others = np.column_stack([self._others[c] for c in group])
+        base = rows[:, None] & np.asarray(batch.present[:, group], bool)
+        cheap = {}
+        for _, sign in SIDES:
+            mask = base & (lead * sign <= -self.min_lag + EPS)
+            mask &= (change * sign > EPS) & (others * sign > EPS)
+            cheap[sign] = mask
+        any_ = {sign: mask.any(axis=0) for sign, mask in cheap.items()}
         out = []
-        for col in state.group:
+        for k, col in enumerate(group):
+            col = int(col)
             for side, sign in SIDES:
-                cand = self._candidate(batch, state, rows, int(col), side, sign)
+                if (col, side) in fired or not any_[sign][k]:
+                    continue  # the signs only where needed
+                cand = self._candidate(batch, state, cheap[sign][:, k], col, side, sign)
                 if cand is not None:
                     out.append(cand)
         return out
 
     def _signs(self, col: int, sign: int):
         """The three bottoming (topping) signs, row by row."""
-        if col not in self._support:
-            self._support[col] = self._extremes(col)
-        price, lag, extreme = self._support[col][sign]
-        recent, before = self._support[col]["volume"]
+        support = self._support
+        if (col, sign) not in support:
+            support[col, sign] = self._extremes(col, sign)
+        if col not in support:
+            support[col] = self._volumes(col)
+        price, lag, extreme = support[col, sign]
+        recent, before = support[col]
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(before > 0, recent / before, math.nan)
         volume = recent > self.volume_ratio * before  # NaN: not shown
@@ -171,15 +199,10 @@ class LaggardCatchUp(TradeSetup):
         add = slope * sign > EPS
         return price & lag, extreme, ratio, volume, slope, add
 
-    def _candidate(self, batch, state, rows, col, side, sign):
+    def _candidate(self, batch, state, mask, col, side, sign):
         values = state.values
         lead = np.asarray(values["lead"])[:, col]
         change = self._group_change[col]
-        mask = rows & np.asarray(batch.present[:, col], bool)
-        mask &= lead * sign <= -self.min_lag + EPS
-        mask &= (change * sign > EPS) & (self._others[col] * sign > EPS)
-        if (col, side) in self._fired or not mask.any():  # the signs only where needed
-            return None
         support, extreme, ratio, volume, slope, add = self._signs(col, sign)
         mask &= support & (volume | add)
         j = self.first_new(mask, col, side)

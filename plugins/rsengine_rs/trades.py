@@ -56,6 +56,7 @@ class TradeSetup:
         self.desk.join(self)
         self._fired: set = set()
         self._fired_session = None
+        self._latest_session = self._latest = None
 
     def positive(self, name: str) -> float:
         return positive_setting(name, self.s[name])
@@ -73,16 +74,26 @@ class TradeSetup:
         return self.desk.submit(self, batch, state, candidates)
 
     def entry_rows(self, batch, state) -> np.ndarray:
-        """Rows an entry may be taken on: RTH, by ``last_entry``, not blocked."""
+        """Rows an entry may be taken on: RTH, by ``last_entry``, not blocked
+        (worked out once per batch for the setups with the same ``last_entry``;
+        read-only)."""
         session = state.session
+        if self._latest_session is not session:
+            day = dt.date.fromisoformat(session.date)
+            self._latest = local_ns(day, self.last_entry, state.tz)
+            self._latest_session = session
+        latest = self._latest
+        cached = self.desk.entry_rows_cache
+        if cached is not None and cached[0] is batch and cached[1] == latest:
+            return cached[2]
         ts = batch.ts_close
-        day = dt.date.fromisoformat(session.date)
-        latest = local_ns(day, self.last_entry, state.tz)
         # not on the bar at the RTH close: the desk flattens everything there
         ok = (ts > session.rth_open_ns) & (ts <= latest) & (ts < session.rth_close_ns)
         window = state.values.get("event_window")
         if window is not None and ok.any():
             ok &= ~(np.asarray(window) == "blocked").any(axis=1)
+        ok.flags.writeable = False
+        self.desk.entry_rows_cache = (batch, latest, ok)
         return ok
 
     def first_new(self, mask: np.ndarray, col: int, side: str) -> int | None:
