@@ -79,6 +79,60 @@ class TrueRangeATR:
             self._done[col] = self._column(batch, col)
         return self._done[col]
 
+    def columns(self, batch, cols) -> dict:
+        """``column`` for each of ``cols`` (dict by column), worked out together."""
+        if batch is not self._batch:
+            self._batch, self._done = batch, {}
+        done = self._done
+        todo = [int(c) for c in cols if int(c) not in done]
+        if todo:
+            done.update(self._columns(batch, todo))
+        return {int(c): done[int(c)] for c in cols}
+
+    def _columns(self, batch, cols: list) -> dict:
+        """``_column`` for several columns at once, with the same sums in the
+        same order (so the same numbers to the bit)."""
+        n, g, k = len(batch), len(cols), self.bars
+        if not n:
+            return {c: np.full(0, math.nan) for c in cols}
+        present = np.asarray(batch.present[:, cols], bool)
+        hi, lo, close = batch.high[:, cols], batch.low[:, cols], batch.close[:, cols]
+        at = np.arange(g)
+        last = np.maximum.accumulate(np.where(present, np.arange(n)[:, None], -1), axis=0)
+        before = np.vstack([np.full((1, g), -1), last[:-1]])  # the present row before
+        carry = np.array([self.prev_close.get(c, math.nan) for c in cols], float)
+        prev = np.where(before >= 0, close[np.maximum(before, 0), at], carry)
+        with np.errstate(invalid="ignore"):
+            tr = np.where(np.isnan(prev), hi - lo, np.maximum(hi, prev) - np.minimum(lo, prev))
+        # each column's history, then its present rows' true ranges, packed to the top
+        h = max(k - 1, 0)
+        history = np.zeros((h, g))
+        valid = np.vstack([np.zeros((h, g), bool), present])
+        lengths = np.zeros(g, np.int64)
+        for j, c in enumerate(cols):
+            old = self.history.get(c)
+            if old is not None and len(old):
+                history[: len(old), j] = old
+                valid[: len(old), j] = True
+                lengths[j] = len(old)
+        values = np.where(valid, np.vstack([history, tr]), 0.0)
+        order = np.argsort(~valid, axis=0, kind="stable")
+        seen = np.take_along_axis(values, order, axis=0)
+        sums = np.vstack([np.zeros((1, g)), np.cumsum(seen, axis=0)])
+        mean = np.full(seen.shape, math.nan)
+        mean[k - 1 :] = (sums[k:] - sums[:-k]) / k
+        entry = lengths + np.cumsum(present, axis=0) - 1  # the row's place in ``seen``
+        out = np.where(present, np.take_along_axis(mean, np.maximum(entry, 0), axis=0), math.nan)
+        totals = lengths + present.sum(axis=0)
+        result = {}
+        for j, c in enumerate(cols):
+            total = int(totals[j])
+            self.history[c] = seen[max(total - h, 0) : total, j].copy() if h else np.empty(0)
+            if last[-1, j] >= 0:
+                self.prev_close[c] = float(close[last[-1, j], j])
+            result[c] = np.ascontiguousarray(out[:, j])
+        return result
+
     def _column(self, batch, col: int) -> np.ndarray:
         present = np.asarray(batch.present[:, col], bool)
         hi, lo, close = batch.high[present, col], batch.low[present, col], batch.close[present, col]

@@ -111,7 +111,7 @@ class DivergenceFade(TradeSetup):
         if self._session is not session:
             self._session, self._rows = session, {}
             self._prior = {int(c): _prior_extremes(state, batch.symbols[c]) for c in state.group}
-        self._atr = {int(c): self.atr.column(batch, int(c)) for c in state.group}
+        self._atr = self.atr.columns(batch, state.group)
         ts = batch.ts_close
         self._new = np.flatnonzero((ts > session.rth_open_ns) & (ts <= session.rth_close_ns))
         if not len(self._new):
@@ -149,6 +149,7 @@ class DivergenceFade(TradeSetup):
         skip_trend = self.skip_in_trend and regime is not None
         not_trend = None
         turns: dict = {}
+        turned: dict = {}  # the turns' "any" on this batch's rows
         out = []
         lead_now = r["lead"][n - m :]
         present_now = r["present"][n - m :]
@@ -165,9 +166,9 @@ class DivergenceFade(TradeSetup):
                 cheap &= rows_now
                 cheap &= present_now[:, col].astype(bool)
                 if self.internals_required:
-                    if d not in turns:
-                        turns[d] = _turns(r, -d)
-                    cheap &= turns[d]["any"][n - m :]
+                    if d not in turned:
+                        turned[d] = _turned(r, -d, n - m)
+                    cheap &= turned[d]
                 if skip_trend:
                     if not_trend is None:
                         not_trend = np.asarray(regime)[new] != "trend"
@@ -391,6 +392,17 @@ def _turns(r: dict, sign: int) -> dict:
         out[name] = (x * sign > 0) & (before * sign <= 0)
     out["any"] = out["tick"] | out["add"] | out["add_slope"]
     out["sign"] = sign
+    return out
+
+
+def _turned(r: dict, sign: int, start: int) -> np.ndarray:
+    """``_turns(r, sign)["any"][start:]``, worked out on those rows only."""
+    out = None
+    for name in INTERNALS:
+        x = r[name]
+        before = x[start - 1 : -1] if start else np.concatenate([[math.nan], x[:-1]])
+        turn = (x[start:] * sign > 0) & (before * sign <= 0)
+        out = turn if out is None else out | turn
     return out
 
 

@@ -101,7 +101,7 @@ class LaggardCatchUp(TradeSetup):
         if self._session is not state.session:
             self._session, self._rth, self._others_history = state.session, {}, {}
         group = list(state.group)
-        self._atr = {c: self.atr.column(batch, c) for c in group}
+        self._atr = self.atr.columns(batch, group)
         self._others = dict(zip(group, others_mean(_members(state, group)).T, strict=True))
         self._group_change = {}
         for c in group:
@@ -111,18 +111,17 @@ class LaggardCatchUp(TradeSetup):
                 mean, np.isfinite(mean), history, self.group_bars
             )
             self._group_change[c] = change
-        self._seen_rth = {c: self._accumulate(batch, state, c) for c in group}
+        ts, session = batch.ts_close, state.session
+        in_rth = (ts > session.rth_open_ns) & (ts <= session.rth_close_ns)
+        lead = np.asarray(state.values["lead"])
+        self._seen_rth = {c: self._accumulate(batch, in_rth, lead, c) for c in group}
         self._support = {}
 
-    def _accumulate(self, batch, state, col: int) -> np.ndarray:
-        """Add this batch's RTH bars of the member to the session's; returns
-        which rows of the batch they are."""
-        session = state.session
-        ts = batch.ts_close
-        rth = (ts > session.rth_open_ns) & (ts <= session.rth_close_ns)
-        rth &= np.asarray(batch.present[:, col], bool)
-        lead = np.asarray(state.values["lead"])[:, col]
-        now = (batch.low[:, col], batch.high[:, col], batch.volume[:, col], lead)
+    def _accumulate(self, batch, in_rth, lead, col: int) -> np.ndarray:
+        """Add this batch's RTH bars (``in_rth``) of the member to the session's;
+        returns which rows of the batch they are."""
+        rth = in_rth & np.asarray(batch.present[:, col], bool)
+        now = (batch.low[:, col], batch.high[:, col], batch.volume[:, col], lead[:, col])
         old = self._rth.get(col, (np.empty(0),) * len(now))
         self._rth[col] = tuple(np.concatenate([o, x[rth]]) for o, x in zip(old, now, strict=True))
         return rth

@@ -71,7 +71,7 @@ class StrengthRider(TradeSetup):
         self._begin(state)
         self._leadership(batch, state)
         # every batch, so that each member's ATR history stays whole
-        self._atr = {int(c): self.atr.column(batch, int(c)) for c in state.group}
+        self._atr = self.atr.columns(batch, state.group)
         tick = self.internals.tick
         self._tick_before = np.concatenate([[self._tick_prev], tick[:-1]])
         if len(tick):
