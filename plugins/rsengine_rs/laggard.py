@@ -94,6 +94,7 @@ class LaggardCatchUp(TradeSetup):
         self._session = None
         self._rth: dict = {}  # col -> (lows, highs, volumes, leads) of its RTH bars so far
         self._others_history: dict = {}  # col -> lagged_change history of the others' mean
+        self._others_batch = None  # the batch ``_others`` is for
 
     # -- what is followed on every batch -----------------------------------------------
 
@@ -103,6 +104,7 @@ class LaggardCatchUp(TradeSetup):
         group = list(state.group)
         self._atr = self.atr.columns(batch, group)
         self._others = dict(zip(group, others_mean(_members(state, group)).T, strict=True))
+        self._others_batch = batch
         self._group_change = {}
         for c in group:
             mean = self._others[c]
@@ -267,9 +269,12 @@ class LaggardCatchUp(TradeSetup):
         reverse, widen = self.reverse, self.widen
 
         def rule(batch, state, trade, start):
-            members = list(state.group)
-            k = members.index(trade.col)
-            others = others_mean(_members(state, members)[start:])[:, k]
+            if self._others_batch is batch:  # row by row: the same as on these rows
+                others = self._others[trade.col][start:]
+            else:
+                members = list(state.group)
+                k = members.index(trade.col)
+                others = others_mean(_members(state, members)[start:])[:, k]
             lead = np.asarray(state.values["lead"])[start:, trade.col]
             reversed_ = (others_at_entry - others) * sign >= reverse - EPS
             widened = (lead_at_entry - lead) * sign >= widen - EPS
