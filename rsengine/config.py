@@ -545,12 +545,16 @@ class RiskConfig:
             not emitted, and the log and summary say so. Default 3.
         micro_fallback: When the mini rounds to zero contracts, size the
             micro (MES for ES, ...) instead. Default true.
+        max_contracts: At most this many contracts per trade, or none (the
+            default: the rule book's formula alone). A stop a tick or two
+            away makes the formula's size huge; this caps it.
     """
 
     budget: float = _field(500.0, _positive_number)
     daily_loss_limit: float = _field(1500.0, _positive_number)
     max_trades: int = _field(3, _positive_count)
     micro_fallback: bool = _field(True, _bool)
+    max_contracts: int | None = _field(None, lambda v: None if v is None else _positive_count(v))
 
 
 @attrs.frozen

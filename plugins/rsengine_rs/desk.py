@@ -38,7 +38,7 @@ import numpy as np
 
 from rsengine.model import Signal
 
-from .sizing import Regime, Stack, size, size_fraction
+from .sizing import Regime, Stack, capped, size, size_fraction
 
 SHARED_KEY = "rsengine_rs.desk"
 EXIT_KIND = "exit"
@@ -191,6 +191,7 @@ class Desk:
             inst.point_value or math.nan,
             self.risk.micro_fallback,
         )
+        sized = capped(sized, stop_points, self.risk.max_contracts)
         refused = None
         holding = next((t for t in self.open if t.symbol == symbol), None)
         if sized.contracts:

@@ -147,6 +147,15 @@ def size(
     return Size(0, root, point_value, 0.0, f"no order: {too_big}")
 
 
+def capped(sized: Size, stop_points: float, cap: int | None) -> Size:
+    """``sized`` with at most ``cap`` contracts (``None``: no cap)."""
+    if cap is None or sized.contracts <= cap:
+        return sized
+    risk = cap * stop_points * sized.point_value
+    reason = f"{sized.reason}; capped at max_contracts {cap} (${risk:,.2f} at risk)"
+    return Size(cap, sized.root, sized.point_value, risk, reason)
+
+
 def _fits(n: int, root: str, stop_points: float, point_value: float) -> str:
     return (
         f"{n} {root} x stop {stop_points:.10g} pt x ${point_value:g}"

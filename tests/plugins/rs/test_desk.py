@@ -202,3 +202,11 @@ def test_one_position_per_instrument_whichever_setup_holds_it():
         ("b", "setup", b.ts_close[3]),
     ]
     assert desk.refused["position_open"] == 1
+
+
+def test_risk_max_contracts_caps_the_entry_and_its_exit():
+    desk = make_desk(max_contracts=3)
+    b = bars(CLOCKS[:2], [[100] * 4, [100, 100, 99, 99]])
+    entry, exit_ = run(b, [long_at(0, stop=99.0)], desk=desk)[0]  # 10 by the formula
+    assert (entry.contracts, exit_.contracts) == (3, 3)
+    assert exit_.details["pnl_usd"] == -1 * 3 * 50

@@ -95,3 +95,15 @@ def test_chop_caps_the_afternoon_discounts_and_the_setup_factor_multiplies():
     assert size_fraction(full, Regime(afternoon=True))[0] == 0.5
     assert size_fraction(full, Regime(chop=True, afternoon=True))[0] == 0.125
     assert size_fraction(full, Regime(), factor=0.5)[0] == 0.5  # the laggard's half size
+
+
+def test_max_contracts_caps_a_size_a_tiny_stop_makes_huge():
+    from rsengine_rs.sizing import capped
+
+    sized = size(500, 1.0, 0.1, "M2K", 5, micro_fallback=False)  # 500 / (0.1 x 5) = 1000
+    assert sized.contracts == 1000
+    assert capped(sized, 0.1, None) is sized
+    small = capped(sized, 0.1, 20)
+    assert (small.contracts, small.risk) == (20, pytest.approx(10.0))
+    assert small.reason.endswith("; capped at max_contracts 20 ($10.00 at risk)")
+    assert capped(size(500, 1.0, 4.0, "ES", 50), 4.0, 20).contracts == 2  # under the cap
