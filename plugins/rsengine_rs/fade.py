@@ -60,7 +60,7 @@ from .confirm import build_stack
 from .desk import Candidate
 from .settings import count_setting
 from .sizing import Check
-from .trades import EPS, TradeSetup, on_tick, stop_within_atr
+from .trades import EPS, TradeSetup, nearest_beyond, on_tick, prior_extremes, stop_within_atr
 
 DIRECTIONS = ((1, "short"), (-1, "long"))  # the divergence's sign, the fade's side
 SIGNS = ("rsi_divergence", "volume_fading", "rejection", "failed_new_extreme")
@@ -110,7 +110,7 @@ class DivergenceFade(TradeSetup):
         session = state.session
         if self._session is not session:
             self._session, self._rows = session, {}
-            self._prior = {int(c): _prior_extremes(state, batch.symbols[c]) for c in state.group}
+            self._prior = {int(c): prior_extremes(state, batch.symbols[c]) for c in state.group}
         self._atr = self.atr.columns(batch, state.group)
         ts = batch.ts_close
         self._new = np.flatnonzero((ts > session.rth_open_ns) & (ts <= session.rth_close_ns))
@@ -309,17 +309,9 @@ class DivergenceFade(TradeSetup):
         at which the lead would be 0 with the others where they are."""
         rs, lead = float(r["rs_pct"][at, col]), float(r["lead"][at, col])
         unit = float(r["atr_pct"][at, col]) if self.normalized else 1.0
-        choices = []
-        vwap = float(r["vwap"][at, col])
-        if math.isfinite(vwap) and (vwap - entry) * sign > EPS:
-            choices.append((abs(vwap - entry), vwap, "session VWAP"))
         reversion = entry * (1 + (rs - lead * unit) / 100) / (1 + rs / 100)
-        if math.isfinite(reversion) and (reversion - entry) * sign > EPS:
-            choices.append((abs(reversion - entry), reversion, "lead 0 (group mean)"))
-        if not choices:
-            return None, "none beyond the entry"
-        _, price, why = min(choices)
-        return price, why
+        choices = [(float(r["vwap"][at, col]), "session VWAP"), (reversion, "lead 0 (group mean)")]
+        return nearest_beyond(entry, sign, choices)
 
     def _invalidation(self, began: float, d: int):
         limit, invalidate = began * d + self.invalidate, self.invalidate
@@ -404,13 +396,6 @@ def _turned(r: dict, sign: int, start: int) -> np.ndarray:
         turn = (x[start:] * sign > 0) & (before * sign <= 0)
         out = turn if out is None else out | turn
     return out
-
-
-def _prior_extremes(state, symbol: str) -> tuple:
-    daily = state.daily.get(symbol)
-    if daily is None or not daily.dates:
-        return (math.nan, math.nan)
-    return (float(daily.high[-1]), float(daily.low[-1]))
 
 
 def _number(x) -> float | None:

@@ -36,7 +36,7 @@ import numpy as np
 from .confirm import build_stack
 from .desk import Candidate
 from .sizing import Check
-from .trades import EPS, TradeSetup, on_tick, stop_within_atr
+from .trades import EPS, TradeSetup, nearest_beyond, on_tick, prior_extremes, stop_within_atr
 
 SIDES = (("long", 1), ("short", -1))
 
@@ -183,21 +183,13 @@ class StrengthRider(TradeSetup):
     def _target(self, state, symbol, values, j, col, entry, sign):
         """The nearer beyond the entry of the prior session's extreme and the
         opening-range measured move."""
-        choices = []
-        daily = state.daily.get(symbol)
-        if daily is not None and daily.dates:
-            prior = daily.high[-1] if sign > 0 else daily.low[-1]
-            choices.append((float(prior), "prior session high" if sign > 0 else
-                            "prior session low"))  # fmt: skip
+        high, low = prior_extremes(state, symbol)
+        choices = [(high, "prior session high") if sign > 0 else (low, "prior session low")]
         hi, lo = float(values["or_high"][j, col]), float(values["or_low"][j, col])
         if math.isfinite(hi) and math.isfinite(lo):
             move = hi + (hi - lo) if sign > 0 else lo - (hi - lo)
             choices.append((move, "opening-range measured move"))
-        beyond = [(abs(p - entry), p, why) for p, why in choices if (p - entry) * sign > EPS]
-        if not beyond:
-            return None, "none beyond the entry"
-        _, price, why = min(beyond)
-        return price, why
+        return nearest_beyond(entry, sign, choices)
 
     def _lead_fade(self, began: float, sign: int):
         fade = self.fade

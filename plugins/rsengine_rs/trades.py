@@ -154,3 +154,21 @@ def stop_within_atr(
         distance = math.floor(atr / tick + EPS) * tick if tick > 0 else atr
         return on_tick(entry - sign * distance, tick), f"capped at 1 ATR ({atr:.2f})"
     return on_tick(raw_stop, tick), ""
+
+
+def prior_extremes(state, symbol: str) -> tuple[float, float]:
+    """The prior trade date's high and low of ``symbol`` (NaN before one)."""
+    daily = state.daily.get(symbol)
+    if daily is None or not daily.dates:
+        return (math.nan, math.nan)
+    return (float(daily.high[-1]), float(daily.low[-1]))
+
+
+def nearest_beyond(entry: float, sign: int, choices) -> tuple[float | None, str]:
+    """Of ``(price, why)`` choices, the nearest beyond the entry in the trade's
+    direction, or ``(None, "none beyond the entry")``."""
+    beyond = [(abs(p - entry), p, why) for p, why in choices if (p - entry) * sign > EPS]
+    if not beyond:
+        return None, "none beyond the entry"
+    _, price, why = min(beyond)
+    return price, why
