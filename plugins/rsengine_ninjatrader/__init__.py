@@ -1,0 +1,1 @@
+"""Output ``ninjatrader``: being built (issue 11)."""

@@ -1,0 +1,1 @@
+"""Output ``webhook``: being built (issue 11)."""
