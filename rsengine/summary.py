@@ -1,10 +1,12 @@
 """What the CLI prints besides the signal lines: the progress bar of a replay
 and the closing summary.
 
-Signals come in three classes (docs/cli.md): a **trade** signal comes from a
+Signals come in four classes (docs/cli.md): a **trade** signal comes from a
 trade setup (``kind == "setup"``) or has an entry price and a size; an **exit**
-(``kind == "exit"``) closes a trade; every other signal is a **context**
-signal, information that is no trade by itself, whatever its ``kind`` says.
+(``kind == "exit"``) closes a trade; a **halt** (``kind == "halt"``) says the
+daily loss limit stopped trading for the session; every other signal is a
+**context** signal, information that is no trade by itself, whatever its
+``kind`` says.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ ZONE_NAMES = {"America/New_York": "ET", "America/Chicago": "CT"}
 PURE_SLOWDOWN = 5  # the pure core runs the demo about this many times slower
 
 
-CLASSES = ("context", "trade", "exit")
+CLASSES = ("context", "trade", "exit", "halt")
 
 
 def is_trade(signal) -> bool:
@@ -34,9 +36,9 @@ def is_trade(signal) -> bool:
 
 
 def signal_class(signal) -> str:
-    """``trade``, ``exit`` or ``context``."""
-    if signal.kind == "exit":
-        return "exit"
+    """``trade``, ``exit``, ``halt`` or ``context``."""
+    if signal.kind in ("exit", "halt"):
+        return signal.kind
     return "trade" if is_trade(signal) else "context"
 
 
@@ -303,7 +305,7 @@ def _signal_lines(summary, tally: SignalTally | None) -> list[str]:
     if tally is None:  # no tally: names only, unclassified
         lines = [f"  signals       {summary.signals:,}"]
         return lines + _named(summary.signals_by_name, "    ")
-    context, trade, exits = (tally.counts[c] for c in CLASSES)
+    context, trade, exits, halts = (tally.counts[c] for c in CLASSES)
     lines = [
         f"  signals       {summary.signals:,} ({sum(context.values()):,} context, "
         f"{sum(trade.values()):,} trade, {sum(exits.values()):,} exit)",
@@ -314,6 +316,11 @@ def _signal_lines(summary, tally: SignalTally | None) -> list[str]:
     ]
     if exits:
         lines += ["    exit: closes a trade (details.entry_id names it)", *_named(exits, "      ")]
+    if halts:
+        lines += [
+            "    halt: the daily loss limit was reached: flat, no more entries that session",
+            *_named(halts, "      "),
+        ]
     return lines
 
 

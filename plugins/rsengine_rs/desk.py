@@ -26,6 +26,11 @@ Exits, checked from the bar after the entry on, first that holds:
   run whose data stop inside a session leaves its open trades without an exit;
   the summary says how many.
 
+When an exit brings the session's realised loss to ``daily_loss_limit``,
+every other open trade is closed at that bar's close (``daily_loss_limit``)
+and one ``halt`` record follows (instrument ``*``): the outputs flatten what
+they hold, and the session takes no more entries.
+
 A trade signal with 0 contracts is no order and no position: it has no exit.
 """
 
@@ -42,6 +47,7 @@ from .sizing import Regime, Stack, capped, size, size_fraction
 
 SHARED_KEY = "rsengine_rs.desk"
 EXIT_KIND = "exit"
+HALT_KIND = "halt"  # the daily loss limit was reached: flat, no more entries
 
 
 @attrs.define
@@ -98,6 +104,7 @@ class Desk:
         self._session = None
         self._entries = 0
         self._pnl = 0.0
+        self._halted = None  # ts_close of this session's halt, once the loss limit is reached
         self._said: set = set()  # the limits already reported this session
         self.refused = {"max_trades": 0, "daily_loss_limit": 0, "position_open": 0}
         self.entries = 0
@@ -138,7 +145,7 @@ class Desk:
         if self._session is not session.date:
             out += self._close_left_over()
             self._session, self._entries, self._pnl = session.date, 0, 0.0
-            self._said = set()
+            self._said, self._halted = set(), None
         by_row: dict[int, list] = {}
         for setup, candidates in pending:
             for cand in candidates:
@@ -166,12 +173,44 @@ class Desk:
         return out
 
     def _exits_through(self, j: int, exits: dict, batch) -> list[Signal]:
-        """Exits at rows up to ``j``, in row order."""
+        """Exits at rows up to ``j``, in row order; the halt when one of them
+        brings the session's loss to the daily limit."""
         due = sorted((row, k, t) for k, t in enumerate(self.open) if (row := exits[id(t)][0]) <= j)
         out = []
         for row, _, trade in due:
+            if id(trade) not in exits:  # already closed by the halt
+                continue
             _, how, why = exits.pop(id(trade))
             out.append(self._exit(trade, batch, row, how, why))
+            if self._halted is None and self._pnl <= -self.risk.daily_loss_limit:
+                out += self._halt(batch, row, exits)
+        return out
+
+    def _halt(self, batch, row: int, exits: dict) -> list[Signal]:
+        """The daily loss limit is reached at ``row``: every open trade flat at
+        the row's close, then one ``halt`` record."""
+        out = []
+        for trade in list(self.open):
+            exits.pop(id(trade), None)
+            out.append(self._exit(trade, batch, row, "daily_loss_limit", "daily loss limit"))
+        ts_close = int(batch.ts_close[row])
+        self._halted = ts_close
+        out.append(
+            Signal(
+                ts_close=ts_close,
+                session_date=self._session,
+                name="daily_loss_limit",
+                kind=HALT_KIND,
+                instrument="*",
+                side="flat",
+                reason=(
+                    f"daily loss ${-self._pnl:,.2f} reached the limit "
+                    f"${self.risk.daily_loss_limit:,.0f}: flat, no entry for the rest of the session"
+                ),
+                source=self.source,
+                details={"pnl_usd": round(self._pnl, 2), "limit_usd": self.risk.daily_loss_limit},
+            )
+        )
         return out
 
     # -- entries -------------------------------------------------------------------

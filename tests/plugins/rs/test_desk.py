@@ -172,8 +172,40 @@ def test_after_the_daily_loss_limit_no_entry():
     desk = make_desk(daily_loss_limit=400)
     b = bars(CLOCKS, [[100] * 4, [100, 100, 97, 97], [97] * 4, [97] * 4, [97] * 4])
     out, _ = run(b, [long_at(0), long_at(2, entry=97, stop=95, target=101)], desk=desk)
-    assert [s.kind for s in out] == ["setup", "exit"]  # 5 x 2 pt x $50 = $500 lost
+    # 5 x 2 pt x $50 = $500 lost
+    assert [s.kind for s in out] == ["setup", "exit", "halt"]
+    halt = out[2]
+    assert (halt.name, halt.instrument, halt.side, halt.ts_close) == (
+        "daily_loss_limit", "*", "flat", b.ts_close[1])  # fmt: skip
+    assert halt.details == {"pnl_usd": -500.0, "limit_usd": 400}
     assert desk.refused["daily_loss_limit"] == 1
+
+
+def test_the_halt_closes_every_other_open_trade_at_the_bar_close():
+    desk = make_desk(daily_loss_limit=400, budget=1000)
+    b = bars(CLOCKS, [[100] * 4, [100] * 4, [100, 100, 97.5, 99], [99] * 4, [99] * 4])
+    b.symbols = ("ES", "NQ")
+    for k in ("open", "high", "low", "close"):  # NQ is flat at 100 all along
+        setattr(b, k, np.hstack([getattr(b, k), np.full((5, 1), 100.0)]))
+    b.present = np.ones((5, 2), bool)
+    nq = Candidate(1, 1, "long", 100.0, 90.0, 120.0, FULL, "test entry NQ")
+    out, desk = run(b, [long_at(0), nq], desk=desk)
+    # ES: 1000 / (2 pt x $50) = 10 contracts, stopped at 98 on the 10:05 bar: -$1,000
+    assert [(s.kind, s.instrument, s.details.get("exit")) for s in out] == [
+        ("setup", "ES", None), ("setup", "NQ", None), ("exit", "ES", "stop"),
+        ("exit", "NQ", "daily_loss_limit"), ("halt", "*", None)]  # fmt: skip
+    assert out[3].ts_close == out[4].ts_close == b.ts_close[2]
+    assert out[3].details["exit_price"] == 100.0 and not desk.open
+
+
+def test_the_halt_holds_only_for_its_session():
+    desk = make_desk(daily_loss_limit=400)
+    b = bars(CLOCKS, [[100] * 4, [100, 100, 97, 97], [97] * 4, [97] * 4, [97] * 4])
+    run(b, [long_at(0)], desk=desk)
+    nxt = "2025-03-07"
+    b2 = bars(CLOCKS, [[100] * 4] * 5, date=nxt)
+    out = desk.submit(desk.members[0], b2, state(5, nxt), [long_at(0)])
+    assert [s.kind for s in out] == ["setup"]
 
 
 def test_zero_contracts_is_a_signal_with_its_reason_and_no_position():
