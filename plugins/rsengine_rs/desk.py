@@ -186,6 +186,9 @@ class Desk:
                 out += self._halt(batch, row, exits)
         return out
 
+    def _loss_reached(self) -> str:
+        return f"daily loss ${-self._pnl:,.2f} reached the limit ${self.risk.daily_loss_limit:,.0f}"
+
     def _halt(self, batch, row: int, exits: dict) -> list[Signal]:
         """The daily loss limit is reached at ``row``: every open trade flat at
         the row's close, then one ``halt`` record."""
@@ -203,10 +206,7 @@ class Desk:
                 kind=HALT_KIND,
                 instrument="*",
                 side="flat",
-                reason=(
-                    f"daily loss ${-self._pnl:,.2f} reached the limit "
-                    f"${self.risk.daily_loss_limit:,.0f}: flat, no entry for the rest of the session"
-                ),
+                reason=f"{self._loss_reached()}: flat, no entry for the rest of the session",
                 source=self.source,
                 details={"pnl_usd": round(self._pnl, 2), "limit_usd": self.risk.daily_loss_limit},
             )
@@ -242,10 +242,7 @@ class Desk:
                 why = f"max_trades {self.risk.max_trades} reached this session: no entry"
             elif self._pnl <= -self.risk.daily_loss_limit:
                 refused = "daily_loss_limit"
-                why = (
-                    f"daily loss ${-self._pnl:,.2f} reached the limit "
-                    f"${self.risk.daily_loss_limit:,.0f}: no entry"
-                )
+                why = f"{self._loss_reached()}: no entry"
         if refused:
             self.refused[refused] += 1
             if refused != "position_open" and refused not in self._said:  # once, a warning
