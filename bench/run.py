@@ -341,6 +341,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
     args = parser.parse_args(argv)
+    from rsengine.logs import configure_logging
+
+    configure_logging("warning")  # as the CLI runs by default: info lines are not printed
     if not USING_EXTENSION:
         print(
             "note: the compiled core is not active; figures are for the pure twin", file=sys.stderr
