@@ -374,18 +374,18 @@ class Bridge:
         for change in changes:  # all states known first: a rejected entry's legs too
             self._order_changed(*change)
         self._connection(report.connections)
+        self._expire()  # first: an entry that waited too long is not sent on reconnecting
         if self.connected:
             while self.queue:
                 self._send(self.queue.pop(0))
-        else:
-            self._expire()
         self._check_drift()
 
     def _connection(self, connections: dict) -> None:
         connected = bool(connections) and all(connections.values())
         if connected != self.connected:
             down = sorted(n for n, up in connections.items() if not up)
-            self.log.warning(
+            say = self.log.info if connected else self.log.warning
+            say(
                 "NinjaTrader connected" if connected else "NinjaTrader not connected: queueing",
                 disconnected=down or None,
                 connection_files=sorted(connections) or "none in outgoing/",
