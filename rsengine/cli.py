@@ -16,18 +16,16 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(pm=None) -> argparse.ArgumentParser:
+    """The parser with the built-in commands and those plugins add
+    (``rsengine_add_commands``; ``pm`` default: the installed plugins)."""
     parser = argparse.ArgumentParser(
         prog="rsengine",
         description="Relative strength across ES, NQ, RTY and YM futures.",
     )
     parser.add_argument("--version", action="version", version=f"rsengine {__version__}")
     parser.add_argument("--log-level", default="warning", choices=LOG_LEVELS)
-    # the same option after the command; SUPPRESS keeps it from undoing the one before
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--log-level", default=argparse.SUPPRESS, choices=LOG_LEVELS, help="default: warning"
-    )
+    common = add_log_level(argparse.ArgumentParser(add_help=False))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name, help):
@@ -51,11 +49,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     with_config(command("validate", "check a config and its plugins without running"))
     command("plugins", "list installed plugins and what they provide")
+    _plugin_commands(sub, pm)
+    return parser
+
+
+def _plugin_commands(sub, pm) -> None:
+    """Commands from plugins, each also taking ``--log-level`` after its name."""
+    from .plugins import make_plugin_manager
+
+    built_in = set(sub.choices)
+    pm = pm or make_plugin_manager()
+    pm.hook.rsengine_add_commands(subparsers=sub)
+    for name, p in sub.choices.items():
+        if name not in built_in and "--log-level" not in p._option_string_actions:
+            add_log_level(p)
+
+
+def add_log_level(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--log-level`` after a command's name; SUPPRESS keeps it from undoing
+    the one before the name."""
+    parser.add_argument(
+        "--log-level", default=argparse.SUPPRESS, choices=LOG_LEVELS, help="default: warning"
+    )
     return parser
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    from .plugins import PluginLoadError
+
+    try:
+        parser = build_parser()
+    except PluginLoadError as exc:
+        print(f"rsengine: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
@@ -65,10 +91,11 @@ def main(argv=None) -> int:
     configure_logging(args.log_level)
     from .config import ConfigError
     from .engine import PluginFailure
-    from .plugins import PluginLoadError
     from .registry import RegistryError
 
     try:
+        if hasattr(args, "run_command"):  # a plugin's command
+            return args.run_command(args)
         if args.command == "plugins":
             return _plugins()
         config = _load(args)

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    import argparse
+
     from .config import Config
     from .core import Slice
     from .engine import Engine, RunSummary, SessionInfo
@@ -58,6 +60,16 @@ def rsengine_register_outputs(registry: Registry) -> None:
     ``factory(settings, context)`` returns an object with
     ``on_slice(slice, values)``, ``on_signal(signal)`` and ``close(summary)``.
     """
+
+
+# --- the command line: called once when ``rsengine`` reads its arguments ---------
+
+
+@hookspec
+def rsengine_add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add subcommands to ``rsengine``: ``parser = subparsers.add_parser(name,
+    help=...)``, then ``parser.set_defaults(run_command=fn)``, where
+    ``fn(args) -> int`` runs the command and returns its exit code."""
 
 
 # --- lifecycle ------------------------------------------------------------------
