@@ -260,3 +260,15 @@ def test_an_exit_queued_when_rsengine_stopped_is_sent_by_the_next_run(tmp_path, 
     nt.connect(True)
     run(Script(nt), live(tmp_path))  # nothing replayed: the journal holds the exit
     assert nt.lines == [*bracket(e), f"CLOSEPOSITION;Sim101;{ES};;;;;;;;;;"]
+
+
+def test_after_both_restart_the_journal_still_knows_the_working_orders(tmp_path, nt):
+    e = entry("09:40")
+    run(Script(nt).emit(e), live(tmp_path))
+    nt.restart()  # outgoing/ is empty: only the journal knows the target works
+    nt.connect()
+    again = Script(nt).emit(e, exit_of("09:50", e, "stop"))
+    again.on("09:51", lambda: nt.trigger(f"rs-{e.id}-S"))
+    summary = run(again, live(tmp_path))
+    assert nt.lines == [*bracket(e), f"CANCEL;;;;;;;;;;rs-{e.id}-T;;"]
+    assert nt.position(ES) == 0 and summary.metrics["ninjatrader"]["drift"] == 0
