@@ -97,6 +97,10 @@ class TrueRangeATR:
             return {c: np.full(0, math.nan) for c in cols}
         present = np.asarray(batch.present[:, cols], bool)
         hi, lo, close = batch.high[:, cols], batch.low[:, cols], batch.close[:, cols]
+        h = max(k - 1, 0)
+        histories = [self.history.get(c) for c in cols]
+        if present.all() and all(old is not None and len(old) == h for old in histories):
+            return self._full_columns(cols, hi, lo, close, histories)
         at = np.arange(g)
         last = np.maximum.accumulate(np.where(present, np.arange(n)[:, None], -1), axis=0)
         before = np.vstack([np.full((1, g), -1), last[:-1]])  # the present row before
@@ -105,7 +109,6 @@ class TrueRangeATR:
         with np.errstate(invalid="ignore"):
             tr = np.where(np.isnan(prev), hi - lo, np.maximum(hi, prev) - np.minimum(lo, prev))
         # each column's history, then its present rows' true ranges, packed to the top
-        h = max(k - 1, 0)
         history = np.zeros((h, g))
         valid = np.vstack([np.zeros((h, g), bool), present])
         lengths = np.zeros(g, np.int64)
@@ -131,6 +134,24 @@ class TrueRangeATR:
             if last[-1, j] >= 0:
                 self.prev_close[c] = float(close[last[-1, j], j])
             result[c] = np.ascontiguousarray(out[:, j])
+        return result
+
+    def _full_columns(self, cols: list, hi, lo, close, histories: list) -> dict:
+        """``_columns`` when every column has a bar on every row and a whole
+        history: nothing to pack, the same sums in the same order."""
+        g, k, h = len(cols), self.bars, len(histories[0])
+        carry = np.array([self.prev_close.get(c, math.nan) for c in cols], float)
+        prev = np.vstack([carry[None, :], close[:-1]])
+        with np.errstate(invalid="ignore"):
+            tr = np.where(np.isnan(prev), hi - lo, np.maximum(hi, prev) - np.minimum(lo, prev))
+        seen = np.vstack([np.array(histories, float).reshape(g, h).T, tr])
+        sums = np.vstack([np.zeros((1, g)), np.cumsum(seen, axis=0)])
+        mean = (sums[k:] - sums[:-k]) / k  # the batch's rows: ``h`` = ``k - 1`` before them
+        result = {}
+        for j, c in enumerate(cols):
+            self.history[c] = seen[len(seen) - h :, j].copy() if h else np.empty(0)
+            self.prev_close[c] = float(close[-1, j])
+            result[c] = np.ascontiguousarray(mean[:, j])
         return result
 
     def _column(self, batch, col: int) -> np.ndarray:
@@ -189,6 +210,9 @@ class Internals:
             self._session = state.session
             self._last, self._add_history = np.full(2, math.nan), np.empty(0)
         n = len(batch)
+        if self.tick_symbol is None and self.add_symbol is None:  # no feed: nothing to read
+            self.tick, self.add, self.add_slope = (np.full(n, math.nan) for _ in range(3))
+            return
         raw = np.full((n, 2), math.nan)
         present = np.zeros((n, 2), bool)
         for k, symbol in enumerate((self.tick_symbol, self.add_symbol)):

@@ -77,23 +77,23 @@ class TradeSetup:
         """Rows an entry may be taken on: RTH, by ``last_entry``, not blocked
         (worked out once per batch for the setups with the same ``last_entry``;
         read-only)."""
+        cached = self.desk.entry_rows_cache
+        if cached is not None and cached[0] is batch and cached[1] == self.last_entry:
+            return cached[2]
         session = state.session
         if self._latest_session is not session:
             day = dt.date.fromisoformat(session.date)
             self._latest = local_ns(day, self.last_entry, state.tz)
             self._latest_session = session
-        latest = self._latest
-        cached = self.desk.entry_rows_cache
-        if cached is not None and cached[0] is batch and cached[1] == latest:
-            return cached[2]
         ts = batch.ts_close
         # not on the bar at the RTH close: the desk flattens everything there
-        ok = (ts > session.rth_open_ns) & (ts <= latest) & (ts < session.rth_close_ns)
+        ok = (ts > session.rth_open_ns) & (ts <= self._latest) & (ts < session.rth_close_ns)
         window = state.values.get("event_window")
         if window is not None and ok.any():
-            ok &= ~(np.asarray(window) == "blocked").any(axis=1)
+            rows = np.flatnonzero(ok)  # the text compared on these rows only
+            ok[rows[(np.asarray(window)[rows] == "blocked").any(axis=1)]] = False
         ok.flags.writeable = False
-        self.desk.entry_rows_cache = (batch, latest, ok)
+        self.desk.entry_rows_cache = (batch, self.last_entry, ok)
         return ok
 
     def first_new(self, mask: np.ndarray, col: int, side: str) -> int | None:
