@@ -56,7 +56,7 @@ ESCAPES = {"\\": "\\\\", DELIMITER: "\\p", "\n": "\\n", "\r": "\\r"}
 _ESCAPE_TABLE = str.maketrans(ESCAPES)
 
 DEFAULT_SESSIONS = 5
-DEFAULT_MAX_SIGNALS = 5000
+DEFAULT_MAX_SIGNALS = 2000
 REPLACE_ATTEMPTS = 20  # Windows: a reader without FILE_SHARE_DELETE blocks the rename a moment
 REPLACE_PAUSE_S = 0.01
 
