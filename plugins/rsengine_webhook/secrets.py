@@ -116,7 +116,8 @@ def resolve(settings, env=None) -> Endpoint:
         hidden += [text, text.removeprefix("whsec_")]
     parts = urllib.parse.urlsplit(url)
     hidden += [p for p in (parts.path, parts.query, parts.password or "") if len(p) > 1]
-    hidden += [segment for segment in parts.path.split("/") if len(segment) >= 6]
+    # a token alone (in an error text); shorter segments are names such as "webhooks"
+    hidden += [segment for segment in parts.path.split("/") if len(segment) >= 12]
     return Endpoint(settings, url, tuple(keys), tuple(sorted(set(hidden), key=len, reverse=True)))
 
 

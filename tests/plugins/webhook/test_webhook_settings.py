@@ -121,9 +121,8 @@ def test_a_bad_retry_wait_is_named_by_its_index(tmp_path):
 
 
 def test_defaults_follow_the_docs():
-    settings = parse(
-        {"endpoints": {"a": {"url": "http://x/", "secrets": ["env:S"]}, "s": {"url": "env:U", "style": "slack"}}}
-    )  # fmt: skip
+    a = {"url": "http://x/", "secrets": ["env:S"]}
+    settings = parse({"endpoints": {"a": a, "s": {"url": "env:U", "style": "slack"}}})
     a, s = settings.endpoints
     assert a.retry == (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)  # 8 attempts
     assert (a.timeout, a.rate_limit, a.max_age, a.kinds) == (

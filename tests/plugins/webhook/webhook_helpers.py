@@ -4,7 +4,12 @@ environment, the output built with a real host context, hand-made signals."""
 from __future__ import annotations
 
 import base64
+import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import structlog
@@ -147,3 +152,52 @@ def wait_until(predicate, timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+# -- a real `python -m rsengine` in a subprocess -------------------------------------
+
+HOURLY = Path(__file__).parent / "fixtures" / "hourly.py"
+
+
+def hourly_config(tmp_path, endpoints: dict, drain=10) -> Path:
+    """A config file: three sim days, the ``hourly`` setup (69 signals), the
+    record output (its signals.jsonl says what was emitted) and the webhook."""
+    tree = {
+        "run": {"mode": "replay", "progress": "off"},
+        "plugins": {"local": [str(HOURLY)]},
+        "sources": {"sim": {"seed": 7, "days": 3, "trades_per_minute": 20}},
+        "instruments": {"ES": {}, "NQ": {}},
+        "group": ["ES", "NQ"],
+        "setups": {"hourly": {}},
+        "outputs": {
+            "record": {"dir": str(tmp_path / "out")},
+            "webhook": {
+                "outbox": str(tmp_path / "outbox.sqlite"),
+                "drain": drain,
+                "endpoints": endpoints,
+            },
+        },
+    }
+    path = tmp_path / "run.yaml"
+    path.write_text(json.dumps(tree, indent=1))  # JSON is YAML
+    return path
+
+
+def cli_env(**extra) -> dict:
+    return {**os.environ, "WH_SECRET_A": SECRET_A, "WH_SECRET_B": SECRET_B, **extra}
+
+
+def rsengine_cli(*args, env=None, timeout=120, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rsengine", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env or cli_env(),
+        timeout=timeout,
+        cwd=cwd,
+    )
+
+
+def emitted_ids(tmp_path) -> list[str]:
+    lines = (tmp_path / "out" / "signals.jsonl").read_text().splitlines()
+    return [json.loads(line)["id"] for line in lines]
