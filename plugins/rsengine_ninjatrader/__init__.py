@@ -139,5 +139,7 @@ class NinjaTraderOutput:
                 summary.metrics["ninjatrader"] = self.bridge.finish()
         finally:
             self.signal_file.close()
+            if self.bridge is not None:
+                self.bridge.inbox.close()
             if self.journal is not None:
                 self.journal.close()

@@ -81,6 +81,8 @@ class Bridge:
         self.live = not settings.dry_run
         self.keys: dict[str, str] = {}  # command key -> queued | sent | expired | dropped | noop
         self.trades: dict[str, Trade] = {}  # by entry signal id
+        self.owner: dict[str, Trade] = {}  # order id -> its trade
+        self.by_name: dict[str, list] = {}  # canonical instrument -> its trades
         self.queue: list[Command] = []
         self.orders: dict[str, OrderState] = {}  # last state NinjaTrader reported
         self.positions: dict = {}  # canonical instrument -> Position, as outgoing/ holds now
@@ -315,8 +317,7 @@ class Bridge:
         """The command's effects on the bridge's state, once decided."""
         self.keys[command.key] = status
         if command.opens is not None:
-            trade = self.trades.get(command.signal) or Trade(**command.opens)
-            self.trades[trade.entry_id] = trade
+            trade = self.trades.get(command.signal) or self._add_trade(Trade(**command.opens))
             if trade.status not in (CLOSED, REJECTED):
                 trade.status = status
         if status in (SENT, QUEUED, "noop"):
@@ -331,6 +332,13 @@ class Bridge:
             for instrument in command.instruments:
                 name = canonical(instrument)
                 self.sent_for[name] = self.sent_for.get(name, 0) + 1
+
+    def _add_trade(self, trade: Trade) -> Trade:
+        self.trades[trade.entry_id] = trade
+        for order_id in trade.ids.values():
+            self.owner[order_id] = trade
+        self.by_name.setdefault(canonical(trade.instrument), []).append(trade)
+        return trade
 
     def _unqueue(self, key: str) -> Command | None:
         for k, command in enumerate(self.queue):
@@ -357,8 +365,7 @@ class Bridge:
         if not self.live:
             return
         day = dt.datetime.fromtimestamp(self.now / 1e9, dt.UTC).date() if self.now else None
-        known = {i for t in self.trades.values() for i in (*t.ids.values(),)}
-        report = self.outgoing.read(known, today=day)
+        report = self.outgoing.read(self.owner, today=day)
         if self._outgoing_files and not report.files:
             self.log.warning(
                 "outgoing/ is empty: NinjaTrader restarted? positions unknown until it reports"
@@ -418,7 +425,7 @@ class Bridge:
         )
 
     def _order_changed(self, order_id: str, before: OrderState | None, state: OrderState) -> None:
-        trade = next(t for t in self.trades.values() if order_id in t.ids.values())
+        trade = self.owner[order_id]
         is_entry = order_id == trade.ids["entry"]
         if state.state == "Rejected":
             self.counts["rejected"] += 1
@@ -447,14 +454,11 @@ class Bridge:
         if not self.connected:
             self.drift.clear()
             return
-        by_instrument: dict[str, list] = {}
-        for trade in self.trades.values():
-            if trade.status in (SENT, CLOSED, REJECTED):
-                by_instrument.setdefault(canonical(trade.instrument), []).append(trade)
-        for name, trades in sorted(by_instrument.items()):
-            position = self.positions.get(name)
-            if position is None:  # nothing reported (yet, or since NinjaTrader restarted)
-                self.drift.pop(name, None)
+        for name in [n for n in self.drift if n not in self.positions]:
+            del self.drift[name]  # nothing reported (since NinjaTrader restarted, say)
+        for name, position in sorted(self.positions.items()):
+            trades = [t for t in self.by_name.get(name, ()) if t.status in (SENT, CLOSED, REJECTED)]
+            if not trades:  # an instrument the bridge never placed an order in
                 continue
             open_trades = [t for t in trades if t.status == SENT]
             expected = sum(self._expected(t) for t in open_trades)
@@ -536,12 +540,10 @@ class Bridge:
                 lines=list(command.lines),
             )
         still_open = [t for t in self.trades.values() if t.status == SENT]
-        for trade in still_open:
+        if still_open:
             self.log.warning(
-                "trade still open in NinjaTrader when rsengine stopped",
-                entry=trade.entry_id,
-                instrument=trade.instrument,
-                side=trade.side,
-                contracts=trade.qty,
+                "trades still open in NinjaTrader when rsengine stopped",
+                count=len(still_open),
+                trades=[f"{t.side} {t.qty} {t.instrument} ({t.entry_id})" for t in still_open[:20]],
             )
         return {**self.counts, "queued": len(self.queue), "open": len(still_open)}

@@ -36,10 +36,10 @@ class Trade:
     target: str | None = None
     status: str = QUEUED
     bracket: int = 0  # contracts the stop and target legs cover so far
+    ids: dict = attrs.field(init=False)  # its order ids, from the entry's id
 
-    @property
-    def ids(self) -> dict:
-        return oif.order_ids(self.entry_id)
+    def __attrs_post_init__(self):
+        self.ids = oif.order_ids(self.entry_id)
 
     @property
     def sign(self) -> int:
@@ -59,7 +59,7 @@ class Trade:
         return [self.ids["entry"], *(self.leg_ids if self.bracket else [])]
 
     def to_record(self) -> dict:
-        return attrs.asdict(self, filter=lambda a, _: a.name not in ("status", "bracket"))
+        return attrs.asdict(self, filter=lambda a, _: a.name not in ("status", "bracket", "ids"))
 
 
 def new_trade(signal, config, settings) -> Trade:

@@ -17,6 +17,7 @@ code), each followed by the exchange. :func:`canonical` turns every form into
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from rsengine import contracts
@@ -56,6 +57,7 @@ def front_month_name(signal, config, root: str) -> str:
     return contracts.ninjatrader_name(root, *month)
 
 
+@functools.lru_cache(maxsize=1024)
 def canonical(name: str, today: dt.date | None = None) -> str:
     """``"ES 12-25"``, ``"ESZ5"``, ``"ESZ25"`` and ``"ES DEC25"`` -> ``"ES 12-25"``;
     a name of none of those forms comes back upper-cased, trimmed."""

@@ -110,33 +110,54 @@ class Outgoing:
         self.account = account
         self.connection = connection
         self._seen: dict[str, tuple] = {}  # name -> (mtime_ns, size, text)
+        self._done: set[str] = set()  # names not to look at again: not ours, or a final state
 
     def read(self, order_ids, today: dt.date | None = None) -> Report:
-        """The folder as it is now; ``order_ids`` are the ids the bridge placed."""
-        texts = self._texts()
+        """The folder as it is now; ``order_ids`` are the ids the bridge placed.
+        An order already reported in a final state (filled, cancelled, rejected)
+        is not reported again."""
         orders, positions, connections = {}, {}, {}
-        prefix = f"{self.account}_".lower()
-        for name, text in texts.items():
-            stem = name[:-4]
+        names = self._names()
+        for name in names:
+            if name in self._done:
+                continue
             if name.lower().endswith(POSITION_SUFFIX):
                 instrument = self._position_instrument(name, today)
-                position = parse_position(text) if instrument else None
+                if instrument is None:
+                    self._done.add(name)  # another account's
+                    continue
+                position = self._parsed(name, parse_position)
                 if position is not None:
                     positions[instrument] = position
                 continue
-            order_id = stem if stem in order_ids else None
-            if order_id is None and stem.lower().startswith(prefix):
-                order_id = stem[len(prefix) :] if stem[len(prefix) :] in order_ids else None
+            order_id = self._order_id(name[:-4], order_ids)
             if order_id is not None:
-                state = parse_order_state(text)
+                state = self._parsed(name, parse_order_state)
                 if state is not None:
                     orders[order_id] = state
+                    if state.final:
+                        self._done.add(name)
                 continue
-            if self.connection is None or stem.lower() == self.connection.lower():
-                connected = parse_connection(text)
-                if connected is not None:
-                    connections[stem] = connected
-        return Report(orders, positions, connections, len(texts))
+            stem = name[:-4]
+            if self.connection is not None and stem.lower() != self.connection.lower():
+                self._done.add(name)
+                continue
+            text = self._text(name)
+            connected = None if text is None else parse_connection(text)
+            if connected is not None:
+                connections[stem] = connected
+            elif text is not None and parse_order_state(text) is not None:
+                self._done.add(name)  # another program's order: never a connection file
+        self._done &= names  # a file gone (NinjaTrader restarted) is looked at anew
+        return Report(orders, positions, connections, len(names))
+
+    def _order_id(self, stem: str, order_ids) -> str | None:
+        if stem in order_ids:
+            return stem
+        prefix = f"{self.account}_"
+        if stem[: len(prefix)].lower() == prefix.lower() and stem[len(prefix) :] in order_ids:
+            return stem[len(prefix) :]
+        return None
 
     def _position_instrument(self, name: str, today) -> str | None:
         """``ES 12-25 Globex_Sim101_Position.txt`` -> ``ES 12-25`` when the
@@ -147,30 +168,31 @@ class Outgoing:
             return None
         return canonical(without_exchange(base[: -len(tail)]), today)
 
-    def _texts(self) -> dict[str, str]:
-        """name -> content of every ``.txt`` file, read again only when changed."""
-        out, seen = {}, {}
+    def _names(self) -> set[str]:
         try:
-            entries = list(os.scandir(self.folder))
+            return {n for n in os.listdir(self.folder) if n.lower().endswith(".txt")}
         except FileNotFoundError:
-            entries = []
-        for entry in entries:
-            if not entry.name.lower().endswith(".txt"):
-                continue
-            try:
-                st = entry.stat()
-                key = (st.st_mtime_ns, st.st_size)
-                cached = self._seen.get(entry.name)
-                if cached is not None and cached[:2] == key:
-                    text = cached[2]
-                else:
-                    with open(entry.path, "rb") as f:
-                        text = f.read().decode("utf-8", "replace").lstrip("\ufeff").strip()
-                    if not text:
-                        continue  # being written: next poll
-            except OSError:
-                continue
-            seen[entry.name] = (*key, text)
-            out[entry.name] = text
-        self._seen = seen
-        return out
+            return set()
+
+    def _parsed(self, name: str, parse):
+        text = self._text(name)
+        return None if text is None else parse(text)
+
+    def _text(self, name: str) -> str | None:
+        """The file's content, read again only when its time or size changed;
+        None while it cannot be read or is empty (being written)."""
+        path = self.folder / name
+        try:
+            st = os.stat(path)
+            key = (st.st_mtime_ns, st.st_size)
+            cached = self._seen.get(name)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "replace").lstrip("\ufeff").strip()
+        except OSError:
+            return None
+        if not text:
+            return None
+        self._seen[name] = (key, text)
+        return text

@@ -272,3 +272,15 @@ def test_after_both_restart_the_journal_still_knows_the_working_orders(tmp_path,
     summary = run(again, live(tmp_path))
     assert nt.lines == [*bracket(e), f"CANCEL;;;;;;;;;;rs-{e.id}-T;;"]
     assert nt.position(ES) == 0 and summary.metrics["ninjatrader"]["drift"] == 0
+
+
+def test_with_an_atm_template_its_own_exit_before_rsengines_is_no_drift(tmp_path, nt):
+    e = entry("09:40")
+    script = Script(nt).emit(e, exit_of("09:50", e, "stop"))
+    script.on("09:42", lambda: nt.manual(ES, -2))  # the template's stop filled in NinjaTrader
+    summary = run(script, live(tmp_path, atm_strategy="RS 1R"))
+    assert nt.lines == [
+        f"PLACE;Sim101;{ES};BUY;2;MARKET;;;DAY;;rs-{e.id}-E;RS 1R;rs-{e.id}-A",
+        f"CANCEL;;;;;;;;;;TARGET1;;rs-{e.id}-A",
+    ]
+    assert summary.metrics["ninjatrader"]["drift"] == 0

@@ -176,3 +176,11 @@ def test_the_journal_names_every_file_with_its_signal(tmp_path):
     names = sorted(p.name for p in (tmp_path / "dry-run").glob("oif-*.txt"))
     assert [w[0] for w in written] == names
     assert [w[1] for w in written] == [e.id, exit_of("09:45", e, "stop").id]
+
+
+def test_entry_without_a_target_brackets_with_the_stop_alone_and_no_oco(tmp_path):
+    e = entry("09:40", target=None)
+    run(Script().emit(e), {"folder": str(tmp_path), **DRY})
+    assert files(tmp_path)[0][1:] == [
+        f"PLACE;Sim101;ES 03-25;SELL;2;STOPMARKET;;5795.00;DAY;;rs-{e.id}-S;;"
+    ]
