@@ -53,6 +53,7 @@ class NinjaTraderOutput:
         self.written = [self.settings.signal_file]
         self.journal = None
         self.bridge = None
+        self._started = False
         s = self.settings
         try:
             self.signal_file = SignalFile(s.signal_file, self.tz)
@@ -117,8 +118,6 @@ class NinjaTraderOutput:
                 run=run_id,
             )
         self._started = True
-
-    _started = False
 
     def on_batch(self, batch, values):
         if not self._started:

@@ -132,11 +132,12 @@ class Bridge:
         self.journal.append({"type": "start", "run": self.inbox.run_id, "counter": last})
 
     def _abandon_leftovers(self, records) -> set:
-        """Temporary files left by a crash: one the journal names never became
-        visible, so its command was not sent; one it does not name was never
-        journaled. Both are removed."""
+        """The file names whose commands were never sent: temporary files left
+        by a crash (now removed) that the journal names never became visible,
+        and those of earlier restarts. A temporary file it does not name was
+        never journaled."""
         named = {r["temp"]: r for r in records if r.get("type") == "file"}
-        abandoned = set()
+        abandoned = {r["name"] for r in records if r.get("type") == "abandoned"}
         for temp in self.inbox.leftover_temps():
             record = named.get(temp)
             if record is not None:
@@ -193,7 +194,7 @@ class Bridge:
         entry = self._command(key, "entry", lines, [trade.instrument], signal, opens=trade)
         self._dispatch(attrs.evolve(entry, bracket=covered))
         if trade.order_type == "limit" and not self.live:  # the dry run: as if filled
-            self._bracket(trade, trade.qty, signal.id)
+            self._bracket(self.trades[trade.entry_id], trade.qty, signal.id)
         return None
 
     def _exit(self, signal) -> None:

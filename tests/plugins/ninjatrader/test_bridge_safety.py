@@ -199,3 +199,25 @@ def test_an_exit_of_an_entry_never_placed_sends_nothing(tmp_path):
         "folder": str(tmp_path), "account": "Sim101", "orders": True,
     })  # fmt: skip
     assert nt.lines == []
+
+
+def test_an_abandoned_command_stays_unsent_at_the_next_restart(tmp_path, monkeypatch):
+    nt = FakeNinjaTrader(tmp_path)
+    nt.connect()
+    e = entry("09:40")
+    settings = {"folder": str(tmp_path), "account": "Sim101", "orders": True}
+
+    def crash(src, dst):
+        raise KeyboardInterrupt("killed before the rename")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(inbox.os, "replace", crash)
+        with pytest.raises(KeyboardInterrupt):
+            run(Script(nt).emit(e), settings)
+    run(Script(nt), settings)  # a restart that does not replay the entry
+    run(Script(nt).emit(e), settings)  # a later one that does: it goes, once
+    assert [line.split(";")[10] for line in nt.lines] == [
+        f"rs-{e.id}-E",
+        f"rs-{e.id}-S",
+        f"rs-{e.id}-T",
+    ]
