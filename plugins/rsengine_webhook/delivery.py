@@ -117,7 +117,7 @@ class Worker(threading.Thread):
         self.wake.set()
 
     def run(self) -> None:
-        outbox = Outbox(self.outbox_path)
+        outbox = Outbox(self.outbox_path, synced=False)
         client = httpx.Client(timeout=self.settings.timeout, headers={"User-Agent": USER_AGENT})
         try:
             self._loop(outbox, client)

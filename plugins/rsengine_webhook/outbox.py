@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -54,6 +55,9 @@ CREATE TABLE IF NOT EXISTS endpoints (
     disabled_reason TEXT
 );
 """
+# One lock per outbox file for this process's writers (engine thread, workers):
+# they wait on it instead of in SQLite's busy handler, which sleeps milliseconds.
+_WRITERS: dict[Path, threading.Lock] = {}
 COLUMNS = (
     "seq, webhook_id, endpoint, signal_id, kind, signal_ts, body, state, attempts, "
     "created_at, next_attempt_at, last_attempt_at, last_status, last_error, delivered_at"
@@ -80,22 +84,31 @@ class Message:
 
 
 class Outbox:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, synced: bool = True):
+        """``synced``: each commit is on disk when it returns (the queueing side).
+        The workers' outcomes need not be: one lost to a power cut means the
+        message goes again, under its webhook-id, which the receiver ignores."""
         self.path = Path(path)
         self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(SCHEMA)
+        self.db.execute(f"PRAGMA synchronous={'FULL' if synced else 'NORMAL'}")
+        self._lock = _WRITERS.setdefault(self.path.resolve(), threading.Lock())
+        with self._lock:
+            self.db.executescript(SCHEMA)
 
     def close(self) -> None:
         self.db.close()
+
+    def _write(self, sql: str, args=()) -> sqlite3.Cursor:
+        with self._lock:
+            return self.db.execute(sql, args)
 
     # -- the engine's side: queueing ------------------------------------------------
 
     def add(self, webhook_id: str, endpoint: str, signal, body: bytes, now=None) -> bool:
         """Queues one message; False when its webhook-id is already in the outbox."""
         now = time.time() if now is None else now
-        cursor = self.db.execute(
+        cursor = self._write(
             "INSERT OR IGNORE INTO messages (webhook_id, endpoint, signal_id, kind, signal_ts, "
             "body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (webhook_id, endpoint, signal.id, signal.kind, signal.ts_close / 1e9, body, now, now),
@@ -110,7 +123,7 @@ class Outbox:
 
     def save_endpoint(self, settings) -> None:
         """Records an endpoint's settings; a 410's disabling stays."""
-        self.db.execute(
+        self._write(
             "INSERT INTO endpoints (name, settings) VALUES (?, ?) "
             "ON CONFLICT (name) DO UPDATE SET settings = excluded.settings",
             (settings.name, settings.to_json()),
@@ -129,7 +142,7 @@ class Outbox:
 
     def record(self, seq: int, state: str, status, error, next_at: float, now: float) -> None:
         """One attempt's outcome."""
-        self.db.execute(
+        self._write(
             "UPDATE messages SET state = ?, attempts = attempts + 1, last_attempt_at = ?, "
             "last_status = ?, last_error = ?, next_attempt_at = ?, "
             "delivered_at = CASE WHEN ? = 'delivered' THEN ? END WHERE seq = ?",
@@ -138,13 +151,13 @@ class Outbox:
 
     def expire(self, seq: int, error: str) -> None:
         """Dead without an attempt (too old to send)."""
-        self.db.execute(
+        self._write(
             "UPDATE messages SET state = 'dead', last_error = ? WHERE seq = ?", (error, seq)
         )
 
     def disable(self, endpoint: str, reason: str, now=None) -> None:
         now = time.time() if now is None else now
-        self.db.execute(
+        self._write(
             "UPDATE endpoints SET disabled_at = ?, disabled_reason = ? WHERE name = ?",
             (now, reason, endpoint),
         )
@@ -157,7 +170,7 @@ class Outbox:
         return row[0] if row else None
 
     def dead_letter_pending(self, endpoint: str, error: str) -> int:
-        cursor = self.db.execute(
+        cursor = self._write(
             "UPDATE messages SET state = 'dead', last_error = ? "
             "WHERE endpoint = ? AND state = 'pending'",
             (error, endpoint),
@@ -193,6 +206,10 @@ class Outbox:
         schedule again) and enables the endpoints again; returns how many."""
         now = time.time() if now is None else now
         sql, args = self._where(states, endpoint)
+        with self._lock:
+            return self._retry_now(sql, args, endpoint, now)
+
+    def _retry_now(self, sql, args, endpoint, now) -> int:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             cursor = self.db.execute(
@@ -215,7 +232,7 @@ class Outbox:
         if "pending" in states:
             raise ValueError("pending messages are never purged: they have not been delivered")
         sql, args = self._where(states, endpoint)
-        return self.db.execute(f"DELETE FROM messages WHERE {sql}", args).rowcount
+        return self._write(f"DELETE FROM messages WHERE {sql}", args).rowcount
 
     @staticmethod
     def _where(states, endpoint) -> tuple[str, tuple]:

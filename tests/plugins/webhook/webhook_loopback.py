@@ -80,6 +80,8 @@ class Loopback(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: Loopback
+    wbufsize = -1  # the answer in one write: no Nagle / delayed-ACK stall
+    disable_nagle_algorithm = True
 
     def do_POST(self):  # noqa: N802
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
