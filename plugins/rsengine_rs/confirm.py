@@ -55,6 +55,22 @@ def lagged_change(values: np.ndarray, present: np.ndarray, history: np.ndarray, 
     return out, seen[-(lag + 1) :]  # one more: the change at the last one
 
 
+def lagged_changes(values: np.ndarray, present: np.ndarray, histories: list, lag: int):
+    """``lagged_change`` of each row of ``values`` (k, rows: one series a row)
+    with its row of ``present`` and its history (``histories``, one a row)."""
+    h = len(histories[0]) if histories else 0
+    if present.all() and all(len(x) == h for x in histories):  # no gaps: one block
+        seen = np.concatenate([np.array(histories, float).reshape(len(histories), h), values], 1)
+        change = np.full(seen.shape, math.nan)
+        change[:, lag:] = seen[:, lag:] - seen[:, :-lag]
+        return change[:, h:], list(seen[:, -(lag + 1) :].copy())
+    done = [
+        lagged_change(x, p, old, lag) for x, p, old in zip(values, present, histories, strict=True)
+    ]
+    out = np.array([c for c, _ in done]) if done else np.empty((0, values.shape[1]))
+    return out, [x for _, x in done]
+
+
 def shared_atr(context, bars: int) -> TrueRangeATR:
     """The run's ATR of ``bars`` primary bars, one object for every setup."""
     return context.shared.setdefault(("rsengine_rs.atr", bars), TrueRangeATR(bars))

@@ -44,26 +44,30 @@ import math
 
 import numpy as np
 
-from .confirm import build_stack, lagged_change
+from .confirm import build_stack, lagged_changes
 from .desk import Candidate
 from .settings import count_setting
 from .sizing import Check
 from .trades import EPS, TradeSetup, on_tick, stop_within_atr
 
 SIDES = (("long", 1), ("short", -1))
+SIGN_AXIS = np.array([[[1.0]], [[-1.0]]])  # the sides' signs, on axis 0 of (side, member, row)
+PACKED = ("low", "-high", "lead", "-lead", "volume")  # a member's RTH bar, as kept
 
 
 def others_mean(rs: np.ndarray) -> np.ndarray:
     """Per row and member of ``rs`` (rows, members): the mean of the other
-    members' finite values, NaN when none has one."""
-    valid = np.isfinite(rs)
-    clean = np.where(valid, rs, 0.0)
-    total = np.zeros(rs.shape[0])
-    for j in range(rs.shape[1]):  # column by column, like the group's lead
-        total = total + clean[:, j]
-    count = valid.sum(axis=1)[:, None] - valid
+    members' finite values, NaN when none has one (a (rows, members) view of a
+    (members, rows) array)."""
+    x = np.ascontiguousarray(rs.T)  # one member a row: fast ufuncs on few members
+    valid = np.isfinite(x)
+    clean = np.where(valid, x, 0.0)
+    total = np.zeros(x.shape[1])
+    for row in clean:  # member by member, like the group's lead
+        total = total + row
+    count = valid.sum(axis=0) - valid
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, (total[:, None] - clean) / count, math.nan)
+        return np.where(count > 0, (total - clean) / count, math.nan).T
 
 
 class LaggardCatchUp(TradeSetup):
@@ -92,129 +96,132 @@ class LaggardCatchUp(TradeSetup):
         self.reverse = self.positive("reverse")
         self.widen = self.positive("widen")
         self._session = None
-        self._rth: dict = {}  # col -> (lows, highs, volumes, leads) of its RTH bars so far
-        self._others_history: dict = {}  # col -> lagged_change history of the others' mean
+        self._rth = None  # (bar, PACKED, member): the session's RTH bars so far
+        self._rth_len = np.zeros(0, np.int64)  # each member's RTH bars so far
+        self._others_history: list = []  # per member: lagged_change history of the others' mean
         self._others_batch = None  # the batch ``_others`` is for
 
     # -- what is followed on every batch -----------------------------------------------
 
     def prepare(self, batch, state) -> None:
-        if self._session is not state.session:
-            self._session, self._rth, self._others_history = state.session, {}, {}
         group = list(state.group)
+        if self._session is not state.session:
+            self._session, self._rth = state.session, None
+            self._rth_len = np.zeros(len(group), np.int64)
+            self._others_history = [np.empty(0)] * len(group)
         self._atr = self.atr.columns(batch, group)
-        self._others = dict(zip(group, others_mean(_members(state, group)).T, strict=True))
+        # (member, row) arrays: numpy is quick along the rows, slow across a few members
+        others = others_mean(_members(state, group)).T
+        self._others = dict(zip(group, others, strict=True))
         self._others_batch = batch
-        self._group_change = {}
-        for c in group:
-            mean = self._others[c]
-            history = self._others_history.get(c, np.empty(0))
-            change, self._others_history[c] = lagged_change(
-                mean, np.isfinite(mean), history, self.group_bars
-            )
-            self._group_change[c] = change
+        self._group_change, self._others_history = lagged_changes(
+            others, np.isfinite(others), self._others_history, self.group_bars
+        )
         ts, session = batch.ts_close, state.session
         in_rth = (ts > session.rth_open_ns) & (ts <= session.rth_close_ns)
-        lead = np.asarray(state.values["lead"])
-        self._seen_rth = {c: self._accumulate(batch, in_rth, lead, c) for c in group}
-        self._support = {}
+        self._present = _by_member(batch.present, group).astype(bool)
+        self._lead = _by_member(state.values["lead"], group)
+        self._seen_rth = rth = in_rth & self._present
+        self._rth_start = start = self._rth_len
+        self._rth_len = start + rth.sum(axis=1)
+        self._aligned = bool((rth == rth[:1]).all() and (start == start[:1]).all())
+        self._accumulate(batch, group)
 
-    def _accumulate(self, batch, in_rth, lead, col: int) -> np.ndarray:
-        """Add this batch's RTH bars (``in_rth``) of the member to the session's;
-        returns which rows of the batch they are."""
-        rth = in_rth & np.asarray(batch.present[:, col], bool)
-        now = (batch.low[:, col], batch.high[:, col], batch.volume[:, col], lead[:, col])
-        old = self._rth.get(col, (np.empty(0),) * len(now))
-        self._rth[col] = tuple(np.concatenate([o, x[rth]]) for o, x in zip(old, now, strict=True))
-        return rth
+    def _accumulate(self, batch, group: list) -> None:
+        """Add this batch's RTH bars of each member to the session's
+        (``self._rth``: ``PACKED``, member, bar), each member's packed to the
+        start (NaN after)."""
+        rth, old = self._seen_rth, self._rth
+        low, high, lead = _by_member(batch.low, group), _by_member(batch.high, group), self._lead
+        now = np.stack([low, -high, lead, -lead, _by_member(batch.volume, group)])
+        if self._aligned:  # every member has its bars on the same rows
+            rows = rth[0] if len(group) else np.zeros(rth.shape[1], bool)
+            self._rth = (
+                now[:, :, rows] if old is None else np.concatenate([old, now[:, :, rows]], 2)
+            )
+            return
+        packed = np.full((*now.shape[:2], int(self._rth_len.max())), math.nan)
+        for k in range(len(group)):
+            first, end = int(self._rth_start[k]), int(self._rth_len[k])
+            if old is not None:
+                packed[:, k, :first] = old[:, k, :first]
+            packed[:, k, first:end] = now[:, k, rth[k]]
+        self._rth = packed
 
-    def _extremes(self, col: int, sign: int) -> tuple:
-        """Over the member's RTH bars of the session so far, row by row: whether
-        the last ``support_bars`` made no new session low (``sign`` +1; -1:
-        high) and no new session extreme of the lag, and the session low (high)
-        so far."""
-        rth = self._seen_rth[col]
-        lows, highs, volumes, leads = self._rth[col]
-        new = len(lows) - int(rth.sum())
+    def _on_rows(self, values: np.ndarray) -> np.ndarray:
+        """Per row of this batch: ``values`` (what, member, bar; packed like
+        the session's RTH bars) at each member's bar, NaN where it has none."""
+        rth = self._seen_rth
+        n = rth.shape[1]
+        if self._aligned:
+            out = np.full((*values.shape[:2], n), math.nan)
+            if values.shape[2]:
+                out[:, :, rth[0]] = values[:, :, int(self._rth_start[0]) :]
+            return out
+        if not values.shape[2]:
+            return np.full((*values.shape[:2], n), math.nan)
+        at = np.maximum(self._rth_start[:, None] + np.cumsum(rth, axis=1) - 1, 0)  # its place
+        taken = np.take_along_axis(values, np.broadcast_to(at, (len(values), *at.shape)), 2)
+        return np.where(rth, taken, math.nan)
+
+    def _signs(self) -> tuple:
+        """Per side (bottoming, topping), member and row of this batch: support
+        holding (none of the last ``support_bars`` RTH bars made a new session
+        low (high) or a new session extreme of the lag) and the session low
+        (high) so far; per member and row: the volume of the last
+        ``support_bars`` RTH bars and of the ones before them."""
         k = self.support_bars
-        held, extreme = _no_new_extreme(lows if sign > 0 else -highs, k)
-        lag_held, _ = _no_new_extreme(leads * sign, k)
-        return (
-            _on_rows(rth, held[new:], False),
-            _on_rows(rth, lag_held[new:], False),
-            _on_rows(rth, (extreme * sign)[new:], math.nan),
-        )
-
-    def _volumes(self, col: int) -> tuple:
-        """The volume of the member's last ``support_bars`` RTH bars and of the
-        ones before them, row by row."""
-        rth = self._seen_rth[col]
-        volumes = self._rth[col][2]
-        new = len(volumes) - int(rth.sum())
-        return tuple(
-            _on_rows(rth, x[new:], math.nan) for x in _window_volumes(volumes, self.support_bars)
-        )
+        held, so_far = _no_new_extreme(self._rth[:4], k)
+        support = held[:2] & held[2:]
+        extreme = so_far[:2] * SIGN_AXIS  # back to prices
+        recent, before = _window_volumes(self._rth[4], k)
+        rows = self._on_rows(np.concatenate([support, extreme, recent[None], before[None]]))
+        return rows[:2] == 1, rows[2:4], rows[4], rows[5]
 
     # -- entries -----------------------------------------------------------------------
 
     def propose(self, batch, state, rows) -> list[Candidate]:
         group = list(state.group)
-        fired = self._fired
-        if all((c, side) in fired for c in group for side, _ in SIDES):
+        unfired = np.array([[(c, side) not in self._fired for c in group] for side, _ in SIDES])
+        if not unfired.any():
             return []
-        # the cheap conditions for every member and both sides at once
-        lead = np.asarray(state.values["lead"])[:, group]
-        change = np.column_stack([self._group_change[c] for c in group])
-        others = np.column_stack([self._others[c] for c in group])
-        base = rows[:, None] & np.asarray(batch.present[:, group], bool)
-        cheap = {}
-        for _, sign in SIDES:
-            mask = base & (lead * sign <= -self.min_lag + EPS)
-            mask &= (change * sign > EPS) & (others * sign > EPS)
-            cheap[sign] = mask
-        any_ = {sign: mask.any(axis=0) for sign, mask in cheap.items()}
-        out = []
-        for k, col in enumerate(group):
-            col = int(col)
-            for side, sign in SIDES:
-                if (col, side) in fired or not any_[sign][k]:
-                    continue  # the signs only where needed
-                cand = self._candidate(batch, state, cheap[sign][:, k], col, side, sign)
-                if cand is not None:
-                    out.append(cand)
-        return out
-
-    def _signs(self, col: int, sign: int):
-        """The three bottoming (topping) signs, row by row."""
-        support = self._support
-        if (col, sign) not in support:
-            support[col, sign] = self._extremes(col, sign)
-        if col not in support:
-            support[col] = self._volumes(col)
-        price, lag, extreme = support[col, sign]
-        recent, before = support[col]
+        # the cheap conditions for every side, member and row at once
+        s = SIGN_AXIS
+        mask = (rows & self._present) & unfired[:, :, None]
+        mask &= self._lead * s <= -self.min_lag + EPS
+        others = np.array([self._others[c] for c in group])
+        mask &= (self._group_change * s > EPS) & (others * s > EPS)
+        if not mask.any():
+            return []
+        support, extreme, recent, before = self._signs()  # only when one may enter
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(before > 0, recent / before, math.nan)
         volume = recent > self.volume_ratio * before  # NaN: not shown
-        slope = self.internals.add_slope
-        add = slope * sign > EPS
-        return price & lag, extreme, ratio, volume, slope, add
+        add = self.internals.add_slope * s > EPS  # (side, 1, row)
+        mask &= support & (volume | add)
+        hits = mask.any(axis=2)
+        out = []
+        for k, col in enumerate(group):  # the desk takes a row's entries in this order
+            for i, (side, sign) in enumerate(SIDES):
+                if not hits[i, k]:
+                    continue
+                j = self.first_new(mask[i, k], int(col), side)
+                shown = (extreme[i, k, j], ratio[k, j], bool(volume[k, j]), bool(add[i, 0, j]))
+                out.append(self._candidate(batch, state, k, j, int(col), side, sign, shown))
+        return out
 
-    def _candidate(self, batch, state, mask, col, side, sign):
+    def _candidate(self, batch, state, k, j, col, side, sign, shown):
         values = state.values
         lead = np.asarray(values["lead"])[:, col]
-        change = self._group_change[col]
-        support, extreme, ratio, volume, slope, add = self._signs(col, sign)
-        mask &= support & (volume | add)
-        j = self.first_new(mask, col, side)
-        if j is None:
-            return None
+        change = self._group_change[k]
+        extreme, ratio, volume, add = shown
+        slope = self.internals.add_slope[j]
         symbol = batch.symbols[col]
         tick_size = self.tick_size(symbol)
         entry = float(batch.close[j, col])
         atr = float(self._atr[col][j])
         cap = self.stop_atr * atr
-        stop, capped = stop_within_atr(entry, float(extreme[j]) - sign * tick_size, cap, sign,
+        stop, capped = stop_within_atr(entry, float(extreme) - sign * tick_size, cap, sign,
                                        tick_size)  # fmt: skip
         others = float(self._others[col][j])
         rs = float(np.asarray(values["rs_pct"])[j, col])
@@ -223,19 +230,19 @@ class LaggardCatchUp(TradeSetup):
             target = None
         low_word = "low" if sign > 0 else "high"
         volume_why = (
-            f"volume {ratio[j]:.2f}x the {self.support_bars} bars before"
-            if math.isfinite(ratio[j])
+            f"volume {ratio:.2f}x the {self.support_bars} bars before"
+            if math.isfinite(ratio)
             else f"fewer than {2 * self.support_bars} RTH bars with volume"
         )
-        add_why = f"$ADD slope {slope[j]:+.0f}" if math.isfinite(slope[j]) else "no $ADD feed"
+        add_why = f"$ADD slope {slope:+.0f}" if math.isfinite(slope) else "no $ADD feed"
         support_why = (
-            f"no new session {low_word} ({extreme[j]:.10g}) and no wider lag for "
+            f"no new session {low_word} ({extreme:.10g}) and no wider lag for "
             f"{self.support_bars} bars"
         )
         shown = {
             "support": _sign(True, support_why),
-            "volume": _sign(bool(volume[j]), volume_why),
-            "add": _sign(bool(add[j]), add_why),
+            "volume": _sign(volume, volume_why),
+            "add": _sign(add, add_why),
         }
         signs = "+".join(k for k, v in shown.items() if v.startswith("shown"))
         behind = "lags" if sign > 0 else "holds up against"
@@ -251,7 +258,7 @@ class LaggardCatchUp(TradeSetup):
             "others_rs_pct": others,
             "group_change": float(change[j]),
             "signs": shown,
-            f"session_{low_word}": float(extreme[j]),
+            f"session_{low_word}": float(extreme),
             "atr": atr if math.isfinite(atr) else None,  # None: fewer than atr_bars bars
             "target_rule": "lag closed (lead 0)" if target is not None else "none beyond the entry",
         }
@@ -293,37 +300,36 @@ def _members(state, members: list) -> np.ndarray:
     return np.asarray(state.values["rs_pct"], float)[:, members]
 
 
+def _by_member(x, members: list) -> np.ndarray:
+    """The members' columns of a (rows, instruments) array, as (member, row)."""
+    return np.ascontiguousarray(np.asarray(x)[:, members].T)
+
+
 def _no_new_extreme(lows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per bar of a session's ``lows``: whether the last ``k`` bars, this one
-    included, stayed at or above the lowest low before them, and the session
-    low so far."""
-    low_so_far = np.fmin.accumulate(lows) if len(lows) else lows  # past a NaN lead
-    held = np.zeros(len(lows), bool)
-    if len(lows) > k:
-        n = len(lows)
-        window = np.minimum.reduce([lows[i : n - k + 1 + i] for i in range(k)])[1:]
-        held[k:] = window >= low_so_far[:-k]
+    """Per bar of a session's ``lows`` (..., bars): whether the last ``k``
+    bars, this one included, stayed at or above the lowest low before them, and
+    the session low so far."""
+    n = lows.shape[-1]
+    low_so_far = np.fmin.accumulate(lows, axis=-1) if n else lows  # past a NaN lead
+    held = np.zeros(lows.shape, bool)
+    if n > k:
+        window = np.minimum.reduce([lows[..., i : n - k + 1 + i] for i in range(k)])[..., 1:]
+        held[..., k:] = window >= low_so_far[..., :-k]
     return held, low_so_far
 
 
 def _window_volumes(volumes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per bar of a session's ``volumes``: the volume of the last ``k`` bars,
-    this one included, and of the ``k`` bars before them; NaN until there are
-    ``2 k`` bars."""
-    sums = np.concatenate([[0.0], np.cumsum(volumes)])
-    recent = np.full(len(volumes), math.nan)
-    before = np.full(len(volumes), math.nan)
-    if len(volumes) >= 2 * k:
-        recent[2 * k - 1 :] = sums[2 * k :] - sums[k:-k]
-        before[2 * k - 1 :] = sums[k:-k] - sums[: -2 * k]
+    """Per bar of a session's ``volumes`` (..., bars): the volume of the last
+    ``k`` bars, this one included, and of the ``k`` bars before them; NaN until
+    there are ``2 k`` bars."""
+    zero = np.zeros((*volumes.shape[:-1], 1))
+    sums = np.concatenate([zero, np.cumsum(volumes, axis=-1)], axis=-1)
+    recent = np.full(volumes.shape, math.nan)
+    before = np.full(volumes.shape, math.nan)
+    if volumes.shape[-1] >= 2 * k:
+        recent[..., 2 * k - 1 :] = sums[..., 2 * k :] - sums[..., k:-k]
+        before[..., 2 * k - 1 :] = sums[..., k:-k] - sums[..., : -2 * k]
     return recent, before
-
-
-def _on_rows(rows: np.ndarray, values: np.ndarray, empty) -> np.ndarray:
-    """``values`` on the ``rows`` of a batch, ``empty`` elsewhere."""
-    out = np.full(len(rows), empty, dtype=np.asarray(values).dtype)
-    out[rows] = values
-    return out
 
 
 def _sign(shown: bool, why: str) -> str:
