@@ -112,11 +112,11 @@ class TrueRangeATR:
         if not n:
             return {c: np.full(0, math.nan) for c in cols}
         present = np.asarray(batch.present[:, cols], bool)
-        hi, lo, close = batch.high[:, cols], batch.low[:, cols], batch.close[:, cols]
         h = max(k - 1, 0)
         histories = [self.history.get(c) for c in cols]
         if present.all() and all(old is not None and len(old) == h for old in histories):
-            return self._full_columns(cols, hi, lo, close, histories)
+            return self._full_columns(batch, cols, histories)
+        hi, lo, close = batch.high[:, cols], batch.low[:, cols], batch.close[:, cols]
         at = np.arange(g)
         last = np.maximum.accumulate(np.where(present, np.arange(n)[:, None], -1), axis=0)
         before = np.vstack([np.full((1, g), -1), last[:-1]])  # the present row before
@@ -152,23 +152,27 @@ class TrueRangeATR:
             result[c] = np.ascontiguousarray(out[:, j])
         return result
 
-    def _full_columns(self, cols: list, hi, lo, close, histories: list) -> dict:
+    def _full_columns(self, batch, cols: list, histories: list) -> dict:
         """``_columns`` when every column has a bar on every row and a whole
-        history: nothing to pack, the same sums in the same order."""
-        g, k, h = len(cols), self.bars, len(histories[0])
-        carry = np.array([self.prev_close.get(c, math.nan) for c in cols], float)
-        prev = np.vstack([carry[None, :], close[:-1]])
+        history: nothing to pack, the same sums in the same order (worked out
+        one column a row: numpy is quick along a row, slow across a few
+        columns)."""
+        k, h = self.bars, len(histories[0])
+        hi, lo, close = (
+            np.ascontiguousarray(x[:, cols].T) for x in (batch.high, batch.low, batch.close)
+        )
+        carry = np.array([[self.prev_close.get(c, math.nan)] for c in cols], float)
+        prev = np.concatenate([carry, close[:, :-1]], axis=1)
         with np.errstate(invalid="ignore"):
             tr = np.where(np.isnan(prev), hi - lo, np.maximum(hi, prev) - np.minimum(lo, prev))
-        seen = np.vstack([np.array(histories, float).reshape(g, h).T, tr])
-        sums = np.vstack([np.zeros((1, g)), np.cumsum(seen, axis=0)])
-        mean = (sums[k:] - sums[:-k]) / k  # the batch's rows: ``h`` = ``k - 1`` before them
-        result = {}
+        seen = np.concatenate([np.array(histories, float).reshape(len(cols), h), tr], axis=1)
+        sums = np.concatenate([np.zeros((len(cols), 1)), np.cumsum(seen, axis=1)], axis=1)
+        mean = (sums[:, k:] - sums[:, :-k]) / k  # the batch's rows: ``h`` = ``k - 1`` before them
+        last = seen[:, seen.shape[1] - h :].copy()
         for j, c in enumerate(cols):
-            self.history[c] = seen[len(seen) - h :, j].copy() if h else np.empty(0)
-            self.prev_close[c] = float(close[-1, j])
-            result[c] = np.ascontiguousarray(mean[:, j])
-        return result
+            self.history[c] = last[j]
+            self.prev_close[c] = float(close[j, -1])
+        return dict(zip(cols, mean, strict=True))
 
     def _column(self, batch, col: int) -> np.ndarray:
         present = np.asarray(batch.present[:, col], bool)
