@@ -63,6 +63,7 @@ from .sizing import Check
 from .trades import EPS, TradeSetup, nearest_beyond, on_tick, prior_extremes, stop_within_atr
 
 DIRECTIONS = ((1, "short"), (-1, "long"))  # the divergence's sign, the fade's side
+DIRECTION_AXIS = np.array([[[1.0]], [[-1.0]]])  # the divergences' signs, (direction, 1, 1)
 SIGNS = ("rsi_divergence", "volume_fading", "rejection", "failed_new_extreme")
 COLUMNS = ("lead", "rs_pct", "rsi", "vol_ratio", "vwap", "or_high", "or_low", "atr_pct")
 PRICES = ("present", "open", "high", "low", "close")
@@ -101,6 +102,7 @@ class DivergenceFade(TradeSetup):
         self._session = None
         self._rows: dict = {}  # the session's RTH rows so far, column -> array
         self._new = np.empty(0, np.int64)  # this batch's RTH rows
+        self._taken = None  # whether they are in ``_rows`` yet
         self._atr: dict = {}
         self._prior: dict = {}
 
@@ -114,25 +116,35 @@ class DivergenceFade(TradeSetup):
         self._atr = self.atr.columns(batch, state.group)
         ts = batch.ts_close
         self._new = np.flatnonzero((ts > session.rth_open_ns) & (ts <= session.rth_close_ns))
-        if not len(self._new):
-            return
-        values = state.values
+        self._taken = None
+        # while RTH goes on in the next batch, these rows are kept now; else only if an
+        # entry may be taken on them (propose)
+        if len(self._new) and ts[-1] < session.rth_close_ns:
+            self._take(batch, state)
+
+    def _take(self, batch, state) -> dict:
+        """The session's RTH rows so far, this batch's added (once)."""
+        if self._taken is not None:
+            return self._rows
+        new, values = self._new, state.values
         k = len(batch.symbols)
-        taken = {name: np.asarray(getattr(batch, name))[self._new] for name in PRICES}
+        taken = {name: np.asarray(getattr(batch, name))[new] for name in PRICES}
         for name in COLUMNS:
             column = values.get(name)
             taken[name] = (
-                np.full((len(self._new), k), math.nan)
+                np.full((len(new), k), math.nan)
                 if column is None
-                else np.asarray(column, float)[self._new]
+                else np.asarray(column, float)[new]
             )
         for name in INTERNALS:
-            taken[name] = np.asarray(getattr(self.internals, name), float)[self._new]
-        taken["ts"] = ts[self._new]
+            taken[name] = np.asarray(getattr(self.internals, name), float)[new]
+        taken["ts"] = batch.ts_close[new]
         for name, part in taken.items():
             self._rows[name] = part if name not in self._rows else np.concatenate(
                 [self._rows[name], part]
             )  # fmt: skip
+        self._taken = True
+        return self._rows
 
     # -- entries -------------------------------------------------------------------
 
@@ -143,54 +155,63 @@ class DivergenceFade(TradeSetup):
         rows_now = rows[new]
         if not rows_now.any():
             return []
-        r = self._rows
-        n, m = len(r["ts"]), len(new)
+        if self.internals_required and not self._internals_on(new):
+            return []  # no reading on these rows: no turn, no fade
+        group = [int(c) for c in state.group]
+        sides = [side for _, side in DIRECTIONS]
+        unfired = np.array([[(c, side) not in self._fired for c in group] for side in sides])
+        # the cheap conditions first, on this batch's rows, every direction and member at
+        # once (direction, member, row): the divergence, the rows that may enter, the turn
+        # and the regime
+        lead = _by_member(np.asarray(state.values["lead"])[new], group)
+        cheap = lead * DIRECTION_AXIS >= self.min_divergence - EPS
+        cheap &= unfired[:, :, None]
+        if not cheap.any():
+            return []  # no divergence on this batch's rows: no entry here
+        cheap &= rows_now & _by_member(np.asarray(batch.present)[new], group).astype(bool)
+        if self.internals_required:
+            if not cheap.any():
+                return []
+            r = self._take(batch, state)
+            n, m = len(r["ts"]), len(new)
+            cheap &= np.array([_turned(r, -d, n - m) for d, _ in DIRECTIONS])[:, None, :]
         regime = state.values.get("regime")
-        skip_trend = self.skip_in_trend and regime is not None
-        not_trend = None
+        if self.skip_in_trend and regime is not None:
+            cheap &= _by_member(np.asarray(regime)[new], group) != "trend"
+        hits = cheap.any(axis=2)
+        if not hits.any():
+            return []
+        r = self._take(batch, state)
+        n, m = len(r["ts"]), len(new)
         turns: dict = {}
-        turned: dict = {}  # the turns' "any" on this batch's rows
         out = []
-        lead_now = r["lead"][n - m :]
-        present_now = r["present"][n - m :]
-        for col in state.group:  # the desk takes a row's entries in this order
-            col = int(col)
-            for d, side in DIRECTIONS:
-                if (col, side) in self._fired:
-                    continue
-                # the cheap conditions first, on this batch's rows: the divergence,
-                # the rows that may enter, the turn and the regime
-                cheap = lead_now[:, col] * d >= self.min_divergence - EPS
-                if not cheap.any():
-                    continue  # no divergence on this batch's rows: no entry here
-                cheap &= rows_now
-                cheap &= present_now[:, col].astype(bool)
-                if self.internals_required:
-                    if d not in turned:
-                        turned[d] = _turned(r, -d, n - m)
-                    cheap &= turned[d]
-                if skip_trend:
-                    if not_trend is None:
-                        not_trend = np.asarray(regime)[new] != "trend"
-                    cheap &= not_trend[:, col]
-                if not cheap.any():
+        for k, col in enumerate(group):  # the desk takes a row's entries in this order
+            for i, (d, side) in enumerate(DIRECTIONS):
+                if not hits[i, k]:
                     continue
                 gates = self._gates(r, col, d)
-                mask = cheap & gates["exhaustion"][n - m :]
+                mask = cheap[i, k] & gates["exhaustion"][n - m :]
                 if self.internals_required:  # a turn the internals contradict is none
-                    for i in np.flatnonzero(mask):
-                        if not self.internals.contradiction(int(new[i]), -d):
+                    for at in np.flatnonzero(mask):
+                        if not self.internals.contradiction(int(new[at]), -d):
                             break
-                        mask[i] = False
-                i = self.first_new(mask, col, side)
-                if i is not None:
-                    j, at = int(new[i]), n - m + i
+                        mask[at] = False
+                at = self.first_new(mask, col, side)
+                if at is not None:
+                    j, at = int(new[at]), n - m + at
                     if d not in turns:
                         turns[d] = _turns(r, -d)
                     out.append(
                         self._candidate(batch, state, r, gates, turns[d], j, at, col, d, side)
                     )
         return out
+
+    def _internals_on(self, new) -> bool:
+        """Whether $TICK, $ADD or the $ADD slope has a reading on these rows."""
+        return any(
+            not np.isnan(np.asarray(getattr(self.internals, name), float)[new]).all()
+            for name in INTERNALS
+        )
 
     def _gates(self, r: dict, col: int, d: int) -> dict:
         """Per session row: the divergence, each exhaustion sign (on a bar with
@@ -396,6 +417,11 @@ def _turned(r: dict, sign: int, start: int) -> np.ndarray:
         turn = (x[start:] * sign > 0) & (before * sign <= 0)
         out = turn if out is None else out | turn
     return out
+
+
+def _by_member(x: np.ndarray, members: list) -> np.ndarray:
+    """The members' columns of a (rows, instruments) array, as (member, row)."""
+    return np.asarray(x).T[members]
 
 
 def _number(x) -> float | None:

@@ -85,15 +85,16 @@ class StrengthRider(TradeSetup):
         window = (ts > session.rth_open_ns) & (ts <= end)
         if not window.any():
             return
-        lead = np.asarray(state.values["lead"])[window]
-        for col in state.group:
+        lead = np.asarray(state.values["lead"])[window].T[list(state.group)]  # (member, row)
+        last = lead[:, -1].tolist()
+        ok = {sign: np.all(lead * sign >= self.min_lead - EPS, axis=1).tolist()  # NaN fails
+              for _, sign in SIDES}  # fmt: skip
+        for k, col in enumerate(state.group):
             for _, sign in SIDES:
                 key = (int(col), sign)
                 if key in self._lead and self._lead[key] is None:
                     continue
-                column = lead[:, col] * sign
-                ok = bool(np.all(column >= self.min_lead - EPS))  # NaN fails
-                self._lead[key] = float(lead[-1, col]) if ok else None
+                self._lead[key] = last[k] if ok[sign][k] else None
 
     def propose(self, batch, state, rows) -> list[Candidate]:
         session = state.session
@@ -103,21 +104,32 @@ class StrengthRider(TradeSetup):
         if not (ts[-1] > end):
             return []
         after = rows & (ts > end)
-        tick, tick_prev = self.internals.tick, self._tick_before
+        if not after.any():
+            return []
+        tick_ok = {}  # per side: the $TICK gate, the same for every member
         out = []
         for col in state.group:
             col = int(col)
             for side, sign in SIDES:
                 began = self._lead.get((col, sign))
-                if began is None or not after.any():
+                if began is None or (col, side) in self._fired:
                     continue
+                if sign not in tick_ok:
+                    tick_ok[sign] = self._tick_ok(sign)
                 cand = self._candidate(batch, state, values, after, col, side, sign, began,
-                                       tick, tick_prev)  # fmt: skip
+                                       tick_ok[sign])  # fmt: skip
                 if cand is not None:
                     out.append(cand)
         return out
 
-    def _candidate(self, batch, state, values, after, col, side, sign, began, tick, tick_prev):
+    def _tick_ok(self, sign: int) -> np.ndarray:
+        """$TICK neutral or recovering, row by row (no feed: passes)."""
+        tick, tick_prev = self.internals.tick, self._tick_before
+        tick_ok = ~np.isfinite(tick) | (tick * sign >= -self.tick_neutral - EPS)
+        tick_ok |= ((tick - tick_prev) * sign > 0) & (tick * sign > -self.internals.tick_strong)
+        return tick_ok
+
+    def _candidate(self, batch, state, values, after, col, side, sign, began, tick_ok):
         present = np.asarray(batch.present[:, col], bool)
         low, high, close = batch.low[:, col], batch.high[:, col], batch.close[:, col]
         vwap = np.asarray(values["vwap"])[:, col]
@@ -130,8 +142,6 @@ class StrengthRider(TradeSetup):
         run = (close - level) * sign / level * 100
         lead = np.asarray(values["lead"])[:, col]
         lead_ok = (lead - (began - sign * self.fade)) * sign > EPS
-        tick_ok = ~np.isfinite(tick) | (tick * sign >= -self.tick_neutral - EPS)
-        tick_ok |= ((tick - tick_prev) * sign > 0) & (tick * sign > -self.internals.tick_strong)
         mask = after & present & (touched_vwap | touched_edge) & held & (run < self.max_run)
         mask &= lead_ok & tick_ok
         j = self.first_new(mask, col, side)

@@ -57,6 +57,7 @@ class TradeSetup:
         self._fired: set = set()
         self._fired_session = None
         self._latest_session = self._latest = None
+        self._ticks: dict = {}  # symbol -> tick size
 
     def positive(self, name: str) -> float:
         return positive_setting(name, self.s[name])
@@ -116,10 +117,12 @@ class TradeSetup:
 
     def tick_size(self, symbol: str) -> float:
         """The instrument's tick (0 when it has none)."""
-        try:
-            return float(self.config.instrument(symbol).tick or 0.0)
-        except (AttributeError, KeyError):
-            return 0.0
+        if symbol not in self._ticks:
+            try:
+                self._ticks[symbol] = float(self.config.instrument(symbol).tick or 0.0)
+            except (AttributeError, KeyError):
+                self._ticks[symbol] = 0.0
+        return self._ticks[symbol]
 
     # -- records ---------------------------------------------------------------------
 
