@@ -95,27 +95,35 @@ class TrueRangeATR:
             self._done[col] = self._column(batch, col)
         return self._done[col]
 
-    def columns(self, batch, cols) -> dict:
-        """``column`` for each of ``cols`` (dict by column), worked out together."""
+    def columns(self, batch, cols, rows=None) -> dict:
+        """``column`` for each of ``cols`` (dict by column), worked out together;
+        ``rows``: the batch's ``MemberRows`` for these columns, when there is one."""
         if batch is not self._batch:
             self._batch, self._done = batch, {}
         done = self._done
         todo = [int(c) for c in cols if int(c) not in done]
         if todo:
-            done.update(self._columns(batch, todo))
+            done.update(self._columns(batch, todo, rows))
         return {int(c): done[int(c)] for c in cols}
 
-    def _columns(self, batch, cols: list) -> dict:
+    def _columns(self, batch, cols: list, rows=None) -> dict:
         """``_column`` for several columns at once, with the same sums in the
         same order (so the same numbers to the bit)."""
         n, g, k = len(batch), len(cols), self.bars
         if not n:
             return {c: np.full(0, math.nan) for c in cols}
-        present = np.asarray(batch.present[:, cols], bool)
+        if rows is not None and rows.group == cols:
+            present = rows["present"].T
+        else:
+            present = np.asarray(batch.present[:, cols], bool)
         h = max(k - 1, 0)
         histories = [self.history.get(c) for c in cols]
         if present.all() and all(old is not None and len(old) == h for old in histories):
-            return self._full_columns(batch, cols, histories)
+            if rows is not None and rows.group == cols:
+                hi, lo, close = rows["high"], rows["low"], rows["close"]
+            else:
+                hi, lo, close = (x.T[cols] for x in (batch.high, batch.low, batch.close))
+            return self._full_columns(cols, hi, lo, close, histories)
         hi, lo, close = batch.high[:, cols], batch.low[:, cols], batch.close[:, cols]
         at = np.arange(g)
         last = np.maximum.accumulate(np.where(present, np.arange(n)[:, None], -1), axis=0)
@@ -152,15 +160,12 @@ class TrueRangeATR:
             result[c] = np.ascontiguousarray(out[:, j])
         return result
 
-    def _full_columns(self, batch, cols: list, histories: list) -> dict:
+    def _full_columns(self, cols: list, hi, lo, close, histories: list) -> dict:
         """``_columns`` when every column has a bar on every row and a whole
         history: nothing to pack, the same sums in the same order (worked out
         one column a row: numpy is quick along a row, slow across a few
         columns)."""
         k, h = self.bars, len(histories[0])
-        hi, lo, close = (
-            np.ascontiguousarray(x[:, cols].T) for x in (batch.high, batch.low, batch.close)
-        )
         carry = np.array([[self.prev_close.get(c, math.nan)] for c in cols], float)
         prev = np.concatenate([carry, close[:, :-1]], axis=1)
         with np.errstate(invalid="ignore"):

@@ -319,16 +319,20 @@ class Desk:
         else:
             stop_hit = present & (high >= trade.stop)
             target_hit = present & (low <= trade.target) if trade.target else None
-        found = [(_first(stop_hit), 0, "stop", f"stop {trade.stop:.10g} reached")]
-        if target_hit is not None:
-            found.append((_first(target_hit), 1, "target", f"target {trade.target:.10g} reached"))
+        # on the first row where one holds, the stop before the target before the rule
+        hit = stop_hit if target_hit is None else stop_hit | target_hit
+        rule = None
         if trade.exit_rule is not None:
             rows, how, why = trade.exit_rule(batch, state, trade, start)
-            found.append((_first(present & rows), 2, how, why))
-        found = [f for f in found if f[0] is not None]
-        if not found:
+            rule = present & rows
+            hit = hit | rule
+        row = _first(hit)
+        if row is None:
             return none
-        row, _, how, why = min(found)
+        if stop_hit[row]:
+            return start + row, "stop", f"stop {trade.stop:.10g} reached"
+        if target_hit is not None and target_hit[row]:
+            return start + row, "target", f"target {trade.target:.10g} reached"
         return start + row, how, why
 
     def _exit(self, trade: Trade, batch, row: int, how: str, why: str) -> Signal:

@@ -113,7 +113,7 @@ class DivergenceFade(TradeSetup):
         if self._session is not session:
             self._session, self._rows = session, {}
             self._prior = {int(c): prior_extremes(state, batch.symbols[c]) for c in state.group}
-        self._atr = self.atr.columns(batch, state.group)
+        self._atr = self.atr.columns(batch, state.group, self.member_rows)
         ts = batch.ts_close
         self._new = np.flatnonzero((ts > session.rth_open_ns) & (ts <= session.rth_close_ns))
         self._taken = None
@@ -163,12 +163,12 @@ class DivergenceFade(TradeSetup):
         # the cheap conditions first, on this batch's rows, every direction and member at
         # once (direction, member, row): the divergence, the rows that may enter, the turn
         # and the regime
-        lead = _by_member(np.asarray(state.values["lead"])[new], group)
+        lead = self.member_rows["lead"][:, new]
         cheap = lead * DIRECTION_AXIS >= self.min_divergence - EPS
         cheap &= unfired[:, :, None]
         if not cheap.any():
             return []  # no divergence on this batch's rows: no entry here
-        cheap &= rows_now & _by_member(np.asarray(batch.present)[new], group).astype(bool)
+        cheap &= rows_now & self.member_rows["present"][:, new]
         if self.internals_required:
             if not cheap.any():
                 return []
@@ -177,7 +177,7 @@ class DivergenceFade(TradeSetup):
             cheap &= np.array([_turned(r, -d, n - m) for d, _ in DIRECTIONS])[:, None, :]
         regime = state.values.get("regime")
         if self.skip_in_trend and regime is not None:
-            cheap &= _by_member(np.asarray(regime)[new], group) != "trend"
+            cheap &= self.member_rows["regime"][:, new] != "trend"
         hits = cheap.any(axis=2)
         if not hits.any():
             return []
@@ -417,11 +417,6 @@ def _turned(r: dict, sign: int, start: int) -> np.ndarray:
         turn = (x[start:] * sign > 0) & (before * sign <= 0)
         out = turn if out is None else out | turn
     return out
-
-
-def _by_member(x: np.ndarray, members: list) -> np.ndarray:
-    """The members' columns of a (rows, instruments) array, as (member, row)."""
-    return np.asarray(x).T[members]
 
 
 def _number(x) -> float | None:

@@ -57,9 +57,13 @@ PACKED = ("low", "-high", "lead", "-lead", "volume")  # a member's RTH bar, as k
 
 def others_mean(rs: np.ndarray) -> np.ndarray:
     """Per row and member of ``rs`` (rows, members): the mean of the other
-    members' finite values, NaN when none has one (a (rows, members) view of a
-    (members, rows) array)."""
-    x = np.ascontiguousarray(rs.T)  # one member a row: fast ufuncs on few members
+    members' finite values, NaN when none has one."""
+    return _others_mean(np.ascontiguousarray(rs.T)).T
+
+
+def _others_mean(x: np.ndarray) -> np.ndarray:
+    """``others_mean`` one member a row: (member, row) in and out (numpy is
+    quick along the rows, slow across a few members)."""
     valid = np.isfinite(x)
     clean = np.where(valid, x, 0.0)
     total = np.zeros(x.shape[1])
@@ -67,7 +71,7 @@ def others_mean(rs: np.ndarray) -> np.ndarray:
         total = total + row
     count = valid.sum(axis=0) - valid
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, (total - clean) / count, math.nan).T
+        return np.where(count > 0, (total - clean) / count, math.nan)
 
 
 class LaggardCatchUp(TradeSetup):
@@ -109,9 +113,10 @@ class LaggardCatchUp(TradeSetup):
             self._session, self._rth = state.session, None
             self._rth_len = np.zeros(len(group), np.int64)
             self._others_history = [np.empty(0)] * len(group)
-        self._atr = self.atr.columns(batch, group)
+        rows = self.member_rows
+        self._atr = self.atr.columns(batch, group, rows)
         # (member, row) arrays: numpy is quick along the rows, slow across a few members
-        others = others_mean(_members(state, group)).T
+        others = _others_mean(rows["rs_pct"])
         self._others = dict(zip(group, others, strict=True))
         self._others_batch = batch
         self._group_change, self._others_history = lagged_changes(
@@ -119,29 +124,26 @@ class LaggardCatchUp(TradeSetup):
         )
         ts, session = batch.ts_close, state.session
         in_rth = (ts > session.rth_open_ns) & (ts <= session.rth_close_ns)
-        self._present = _by_member(batch.present, group).astype(bool)
-        self._lead = _by_member(state.values["lead"], group)
+        self._present, self._lead = rows["present"], rows["lead"]
         self._seen_rth = rth = in_rth & self._present
         self._rth_start = start = self._rth_len
         self._rth_len = start + rth.sum(axis=1)
         self._aligned = bool((rth == rth[:1]).all() and (start == start[:1]).all())
-        self._accumulate(batch, group)
+        self._accumulate(rows)
 
-    def _accumulate(self, batch, group: list) -> None:
+    def _accumulate(self, rows) -> None:
         """Add this batch's RTH bars of each member to the session's
         (``self._rth``: ``PACKED``, member, bar), each member's packed to the
         start (NaN after)."""
         rth, old = self._seen_rth, self._rth
-        low, high, lead = _by_member(batch.low, group), _by_member(batch.high, group), self._lead
-        now = np.stack([low, -high, lead, -lead, _by_member(batch.volume, group)])
+        lead = self._lead
+        now = np.stack([rows["low"], -rows["high"], lead, -lead, rows["volume"]])
         if self._aligned:  # every member has its bars on the same rows
-            rows = rth[0] if len(group) else np.zeros(rth.shape[1], bool)
-            self._rth = (
-                now[:, :, rows] if old is None else np.concatenate([old, now[:, :, rows]], 2)
-            )
+            on = rth[0] if len(rth) else np.zeros(rth.shape[1], bool)
+            self._rth = now[:, :, on] if old is None else np.concatenate([old, now[:, :, on]], 2)
             return
         packed = np.full((*now.shape[:2], int(self._rth_len.max())), math.nan)
-        for k in range(len(group)):
+        for k in range(len(rth)):
             first, end = int(self._rth_start[k]), int(self._rth_len[k])
             if old is not None:
                 packed[:, k, :first] = old[:, k, :first]
@@ -298,11 +300,6 @@ class LaggardCatchUp(TradeSetup):
 
 def _members(state, members: list) -> np.ndarray:
     return np.asarray(state.values["rs_pct"], float)[:, members]
-
-
-def _by_member(x, members: list) -> np.ndarray:
-    """The members' columns of a (rows, instruments) array, as (member, row)."""
-    return np.ascontiguousarray(np.asarray(x)[:, members].T)
 
 
 def _no_new_extreme(lows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

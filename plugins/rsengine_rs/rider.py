@@ -71,7 +71,7 @@ class StrengthRider(TradeSetup):
         self._begin(state)
         self._leadership(batch, state)
         # every batch, so that each member's ATR history stays whole
-        self._atr = self.atr.columns(batch, state.group)
+        self._atr = self.atr.columns(batch, state.group, self.member_rows)
         tick = self.internals.tick
         self._tick_before = np.concatenate([[self._tick_prev], tick[:-1]])
         if len(tick):
@@ -85,7 +85,7 @@ class StrengthRider(TradeSetup):
         window = (ts > session.rth_open_ns) & (ts <= end)
         if not window.any():
             return
-        lead = np.asarray(state.values["lead"])[window].T[list(state.group)]  # (member, row)
+        lead = self.member_rows["lead"][:, window]
         last = lead[:, -1].tolist()
         ok = {sign: np.all(lead * sign >= self.min_lead - EPS, axis=1).tolist()  # NaN fails
               for _, sign in SIDES}  # fmt: skip

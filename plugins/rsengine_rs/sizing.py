@@ -46,10 +46,10 @@ class Stack:
 
     checks: tuple
     contradiction: str = ""  # why the internals are against the trade, or ""
+    held: tuple = attrs.field(init=False)  # the names of the checks that held
 
-    @property
-    def held(self) -> tuple:
-        return tuple(c.name for c in self.checks if c.held)
+    def __attrs_post_init__(self):
+        object.__setattr__(self, "held", tuple(c.name for c in self.checks if c.held))
 
     def details(self) -> dict:
         """``{name: "held: why" | "not held: why" | "unknown: why"}`` for the record."""

@@ -22,6 +22,7 @@ from rsengine.sessions import local_ns
 from . import confirm
 from .context import _clock
 from .desk import Candidate, Desk
+from .members import MemberRows
 from .regime import DEFAULTS as REGIME_DEFAULTS
 from .settings import check_settings, count_setting, positive_setting
 
@@ -53,6 +54,7 @@ class TradeSetup:
         self.chop_cap = float(regime["chop_size_cap"])
         self.afternoon_discount = float(regime["afternoon_discount"])
         self.desk = Desk.of(context)
+        self.members = MemberRows.shared(context)
         self.desk.join(self)
         self._fired: set = set()
         self._fired_session = None
@@ -69,6 +71,7 @@ class TradeSetup:
         if self._fired_session is not session:
             self._fired_session, self._fired = session, set()
         self.internals.read(batch, state)
+        self.member_rows = self.members.of(batch, state)  # (member, row) arrays
         self.prepare(batch, state)
         rows = self.entry_rows(batch, state)
         candidates = self.propose(batch, state, rows) if rows.any() else []
@@ -86,13 +89,18 @@ class TradeSetup:
             day = dt.date.fromisoformat(session.date)
             self._latest = local_ns(day, self.last_entry, state.tz)
             self._latest_session = session
-        ts = batch.ts_close
+        ts = batch.ts_close  # in time order: the rows are one run
+        first = int(np.searchsorted(ts, session.rth_open_ns, side="right"))
         # not on the bar at the RTH close: the desk flattens everything there
-        ok = (ts > session.rth_open_ns) & (ts <= self._latest) & (ts < session.rth_close_ns)
+        end = min(
+            int(np.searchsorted(ts, self._latest, side="right")),
+            int(np.searchsorted(ts, session.rth_close_ns, side="left")),
+        )
+        ok = np.zeros(len(ts), bool)
+        ok[first:end] = True
         window = state.values.get("event_window")
-        if window is not None and ok.any():
-            rows = np.flatnonzero(ok)  # the text compared on these rows only
-            ok[rows[(np.asarray(window)[rows] == "blocked").any(axis=1)]] = False
+        if window is not None and end > first:  # the text compared on these rows only
+            ok[first:end] = ~(np.asarray(window)[first:end] == "blocked").any(axis=1)
         ok.flags.writeable = False
         self.desk.entry_rows_cache = (batch, self.last_entry, ok)
         return ok
