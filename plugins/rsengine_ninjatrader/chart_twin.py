@@ -21,29 +21,9 @@ import re
 import attrs
 
 # -- the format (C#: SignalFormat constants) ---------------------------------------------
+from .signal_file import FIELDS, FORMAT, VERSION  # one list: the writer's, checked against the C#
 
-FORMAT = "rsengine-signals"
-VERSION = "1"
 DELIMITER = "|"
-FIELDS = (
-    "id",
-    "time_utc",
-    "time_local",
-    "session",
-    "kind",
-    "name",
-    "instrument",
-    "contract",
-    "side",
-    "entry",
-    "stop",
-    "target",
-    "contracts",
-    "entry_id",
-    "exit",
-    "exit_price",
-    "reason",
-)
 FIELD_ID = 0
 FIELD_TIME_UTC = 1
 FIELD_TIME_LOCAL = 2
