@@ -337,6 +337,18 @@ def bench_trade_setups(quick: bool):
     emit("replay_with_trade_setups_vs_analytics", full.bars / t_full, label, base.bars / t_base)
 
 
+def bench_delivery(quick: bool):
+    """Issue 11's outputs: signal -> OIF file renamed into ``incoming/`` (target
+    p99 under 5 ms), signal -> loopback webhook received, and the demo replay
+    with a 2-s webhook endpoint against no output (target: ratio 0.9 or more).
+    Imported here: both modules import ``emit`` from this one."""
+    from bench_ninjatrader import bench_oif_latency
+    from bench_webhook import bench_webhook
+
+    bench_oif_latency(quick)
+    bench_webhook(quick, emit)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
@@ -355,6 +367,7 @@ def main(argv=None):
         bench_analytics(quick=True)
         bench_per_slice_plugin(quick=True)
         bench_trade_setups(quick=True)
+        bench_delivery(quick=True)
     else:
         bench_aggregation(5_000_000, repeats=3)
         bench_rings(100_000, 8, repeats=1)
@@ -362,6 +375,7 @@ def main(argv=None):
         bench_analytics(quick=False)
         bench_per_slice_plugin(quick=False)
         bench_trade_setups(quick=False)
+        bench_delivery(quick=False)
 
 
 if __name__ == "__main__":
