@@ -19,6 +19,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from rsengine.files import sync
+
 TEMP_PREFIX = ".rs-"
 TEMP_SUFFIX = ".tmp"
 
@@ -48,9 +50,8 @@ class Inbox:
         data = "".join(f"{line}\n" for line in lines).encode("utf-8")
         with open(self.folder / temp, "wb") as f:
             f.write(data)
-            f.flush()
             # the file's fsync and the journal's run at once: one disk wait, not two
-            synced = self._syncer.submit(os.fsync, f.fileno())
+            synced = self._syncer.submit(sync, f)
             try:
                 before_rename(temp, final)
             finally:

@@ -13,11 +13,10 @@ last whole line.
 from __future__ import annotations
 
 import json
-import os
 import weakref
 from pathlib import Path
 
-from rsengine_record import _sync, _try_lock
+from rsengine.files import FileLocked, claim, sync
 
 LOCK_NAME = "bridge.lock"
 
@@ -31,7 +30,7 @@ class Journal:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _claim(path.parent / LOCK_NAME)
-        weakref.finalize(self, self._lock.close)
+        weakref.finalize(self, self._lock.release)
         self.records = self._load()
         self._file = None
 
@@ -43,7 +42,7 @@ class Journal:
         if len(whole) != len(data):  # a line cut short by a crash
             with open(self.path, "r+b") as f:
                 f.truncate(len(whole))
-                _sync(f)
+                sync(f)
         return [json.loads(line) for line in whole.decode("utf-8").splitlines() if line.strip()]
 
     def append(self, record: dict) -> None:
@@ -51,25 +50,18 @@ class Journal:
         if self._file is None:
             self._file = open(self.path, "ab")  # noqa: SIM115 - kept open for the run
         self._file.write(json.dumps(record, sort_keys=True, separators=(",", ":")).encode() + b"\n")
-        _sync(self._file)
+        sync(self._file)
         self.records.append(record)
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
-        self._lock.close()
+        self._lock.release()
 
 
 def _claim(lock_path: Path):
-    lock = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115
-    if not _try_lock(lock):
-        lock.seek(0)
-        pid = lock.read().strip() or "unknown"
-        lock.close()
-        raise JournalLocked(f"another run (pid {pid}) is bridging this folder")
-    lock.seek(0)
-    lock.truncate()
-    lock.write(f"{os.getpid()}\n")
-    lock.flush()
-    return lock
+    try:
+        return claim(lock_path)
+    except FileLocked as exc:
+        raise JournalLocked(f"another run (pid {exc.pid}) is bridging this folder") from None

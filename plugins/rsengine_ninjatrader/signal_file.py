@@ -29,6 +29,8 @@ from pathlib import Path
 
 import structlog
 
+from rsengine.files import write_synced
+
 FORMAT = "rsengine-signals"
 VERSION = "1"
 FIELDS = (
@@ -198,11 +200,7 @@ class SignalFile:
         the next write."""
         if not self._dirty and self._written:
             return True
-        data = self.text().encode("utf-8")
-        with open(self._tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        write_synced(self._tmp, self.text().encode("utf-8"))
         if not self._replace():
             return False
         self._dirty = False

@@ -34,13 +34,8 @@ import numpy as np
 
 import rsengine
 from rsengine.core import FILLED, PARTIAL
+from rsengine.files import FileLocked, claim, sync, sync_folder
 from rsengine.model import iso_utc_many
-
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
-    import msvcrt
 
 BAR_FIELDS = (
     "ts_open",
@@ -106,22 +101,15 @@ class Recorder:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             tempfile.TemporaryFile(dir=self.dir).close()
-            lock = open(self.dir / LOCK, "a+", encoding="utf-8")  # noqa: SIM115
+            lock = claim(self.dir / LOCK)
+        except FileLocked as exc:
+            raise self._refuse(
+                f"folder {where!r} is being written by another run (pid {exc.pid}); "
+                "wait for it to end, or give this run another dir"
+            ) from None
         except OSError as exc:
             raise self._refuse(f"folder {where!r} is not writable: {exc.strerror or exc}") from None
-        if not _try_lock(lock):
-            lock.seek(0)
-            pid = lock.read().strip() or "unknown"
-            lock.close()
-            raise self._refuse(
-                f"folder {where!r} is being written by another run (pid {pid}); "
-                "wait for it to end, or give this run another dir"
-            )
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"{os.getpid()}\n")
-        lock.flush()
-        weakref.finalize(self, lock.close)  # an output built and dropped lets go
+        weakref.finalize(self, lock.release)  # an output built and dropped lets go
         return lock
 
     def _refuse(self, message: str) -> Exception:
@@ -130,7 +118,7 @@ class Recorder:
         return ValueError(f"dir: {message}")
 
     def _release(self) -> None:
-        self._lock.close()
+        self._lock.release()
 
     # -- the run, into the partial folder -----------------------------------------
 
@@ -180,7 +168,7 @@ class Recorder:
             if self._bars is None:
                 self._open()  # a run without data still leaves its (empty) record
             for f in (self._bars_file, self._signals_file):
-                _sync(f)
+                sync(f)
                 f.close()
             if summary.metrics:  # e.g. the pre-market read's hit rate
                 self.about["metrics"] = summary.metrics
@@ -198,7 +186,7 @@ class Recorder:
         (self.dir / "run.json").unlink(missing_ok=True)  # no stale "complete" meanwhile
         for name in FILES:
             os.replace(self.partial / name, self.dir / name)
-        _sync_folder(self.dir)
+        sync_folder(self.dir)
         self.partial.rmdir()
         self.written = [self.dir / name for name in FILES]
 
@@ -206,7 +194,7 @@ class Recorder:
         text = json.dumps(self.about, sort_keys=True, indent=1, allow_nan=False)
         with open(self.partial / "run.json", "w", encoding="utf-8") as f:
             f.write(text + "\n")
-            _sync(f)
+            sync(f)
 
 
 def _interrupted() -> str | None:
@@ -216,39 +204,6 @@ def _interrupted() -> str | None:
     if exc is not None and not isinstance(exc, Exception):
         return f"interrupted: {type(exc).__name__}"
     return None
-
-
-def _sync(f) -> None:
-    f.flush()
-    os.fsync(f.fileno())
-
-
-def _sync_folder(path: Path) -> None:
-    """The renames themselves on disk (POSIX; Windows has no folder handles)."""
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-LOCK_BYTE = 1 << 20  # Windows locks a byte range: one past the pid, so it stays readable
-
-
-def _try_lock(f) -> bool:
-    """An exclusive lock on open file ``f`` without waiting; the system drops
-    it when the file is closed or the process ends, however it ends."""
-    try:
-        if fcntl is not None:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        else:
-            f.seek(LOCK_BYTE)
-            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-    except OSError:  # BlockingIOError: another holds it
-        return False
-    return True
 
 
 PRICE_FIELDS = ("open", "high", "low", "close", "volume")

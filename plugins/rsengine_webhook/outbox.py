@@ -14,7 +14,6 @@ so that no two processes deliver from one outbox.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -22,11 +21,7 @@ from pathlib import Path
 
 import attrs
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
-    import msvcrt
+from rsengine.files import FileLocked, claim
 
 STATES = ("pending", "delivered", "dead")
 SCHEMA = """
@@ -254,28 +249,11 @@ class OutboxLock:
     def __init__(self, outbox: str | Path):
         self.path = Path(f"{outbox}.lock")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
-        if not _lock(self.file):
-            self.file.seek(0)
-            pid = self.file.read().strip() or "unknown"
-            self.file.close()
-            raise OutboxBusy(f"is being delivered from by another process (pid {pid})")
-        self.file.seek(0)
-        self.file.truncate()
-        self.file.write(f"{os.getpid()}\n")
-        self.file.flush()
+        try:
+            self._held = claim(self.path)
+        except FileLocked as exc:
+            why = f"is being delivered from by another process (pid {exc.pid})"
+            raise OutboxBusy(why) from None
 
     def release(self) -> None:
-        self.file.close()
-
-
-def _lock(f) -> bool:
-    try:
-        if fcntl is not None:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        else:  # a byte beyond the pid, so that the pid stays readable
-            f.seek(1 << 20)
-            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-    except OSError:
-        return False
-    return True
+        self._held.release()

@@ -22,6 +22,7 @@ from webhook_helpers import (
     endpoint,
     entry,
     messages,
+    secrets_env,  # noqa: F401  (a fixture)
     send,
     wait_until,
 )
