@@ -40,6 +40,26 @@ def ffill(x: np.ndarray, carry: np.ndarray) -> np.ndarray:
     return x[idx, np.arange(x.shape[1])][1:]
 
 
+def at_bar_before(x: np.ndarray, present: np.ndarray, carried: np.ndarray):
+    """``x`` (one reading a row, e.g. $TICK) as it read on each member's bar
+    before each row: (rows, members) for ``present`` (rows, members).
+    ``carried`` (members,): the reading at each member's last bar of earlier
+    batches (NaN: none). Returns the readings and the new ``carried``.
+
+    A member's bar before, not the row before: $TICK stamped on its own grid
+    (NYSE :30) fills a slice of its own between two futures bars, and a turn
+    between those bars must still count.
+    """
+    rows = np.arange(len(x))[:, None]
+    last = np.maximum.accumulate(np.where(present, rows, -1), axis=0)
+    before = np.vstack([np.full((1, present.shape[1]), -1), last[:-1]])
+    at = np.maximum(before, 0)
+    out = np.where(before >= 0, x[at] if len(x) else before, carried)
+    if len(x):
+        carried = np.where(last[-1] >= 0, x[np.maximum(last[-1], 0)], carried)
+    return out, carried
+
+
 def lagged_change(values: np.ndarray, present: np.ndarray, history: np.ndarray, lag: int):
     """Per row: the change of ``values`` over its last ``lag`` present rows
     (rows where ``present``), counting ``history`` (the last present values of

@@ -110,7 +110,8 @@ class Desk:
         self.entries = 0
         self.exits = 0
         self.left_open = 0
-        self._last_row = None  # (ts_close, close per column) of the last row seen
+        self._last_ts = None  # ts_close of the last row seen
+        self._last_close = None  # per column, the last finite close seen (for open trades)
         self.entry_rows_cache = None  # (batch, last entry, rows): TradeSetup.entry_rows
 
     @classmethod
@@ -169,7 +170,9 @@ class Desk:
             for trade in list(self.open):
                 out.append(self._exit(trade, batch, rth_end, "session_end", "session end"))
         if len(batch.ts_close):
-            self._last_row = (int(batch.ts_close[-1]), np.asarray(batch.close[-1]))
+            self._last_ts = int(batch.ts_close[-1])
+            if self.open:
+                self._last_close = _last_closes(batch, self._last_close)
         return out
 
     def _exits_through(self, j: int, exits: dict, batch) -> list[Signal]:
@@ -344,7 +347,7 @@ class Desk:
         else:
             price = float(batch.close[row, c])
             if not math.isfinite(price):  # the instrument has no bar there: its last close
-                price = _last_close(batch, row, c)
+                price = _last_close(batch, row, c, self._last_close)
         self.open.remove(trade)
         return self._exit_signal(trade, int(batch.ts_close[row]), price, how, why)
 
@@ -380,10 +383,9 @@ class Desk:
         the RTH close): flat at the last close seen."""
         out = []
         for trade in list(self.open):
-            ts, closes = self._last_row
-            price = float(closes[trade.col])
+            price = float(self._last_close[trade.col])
             self.open.remove(trade)
-            out.append(self._exit_signal(trade, ts, price, "session_end", "session end"))
+            out.append(self._exit_signal(trade, self._last_ts, price, "session_end", "session end"))
         return out
 
     def finish(self, summary) -> None:
@@ -421,10 +423,23 @@ def _fill(level: float, bar_open: float, sign: int, worse: bool) -> float:
     return level
 
 
-def _last_close(batch, row: int, col: int) -> float:
+def _last_close(batch, row: int, col: int, earlier) -> float:
+    """The column's last finite close up to ``row``, else that of an earlier
+    batch (``earlier``: per column; an open trade's entry close at least)."""
     closes = batch.close[: row + 1, col]
     finite = np.flatnonzero(np.isfinite(closes))
-    return float(closes[finite[-1]]) if len(finite) else math.nan
+    return float(closes[finite[-1]]) if len(finite) else float(earlier[col])
+
+
+def _last_closes(batch, earlier) -> np.ndarray:
+    """Per column, the last finite close of the batch, else ``earlier``'s."""
+    closes = np.asarray(batch.close, float)
+    seen = np.isfinite(closes)
+    last = np.where(seen, np.arange(len(closes))[:, None], -1).max(axis=0)
+    found = closes[np.maximum(last, 0), np.arange(closes.shape[1])]
+    if earlier is None:
+        earlier = np.full(closes.shape[1], math.nan)
+    return np.where(last >= 0, found, earlier)
 
 
 def _rth_end_row(batch, session) -> int | None:

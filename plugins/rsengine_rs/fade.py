@@ -25,8 +25,10 @@ short; -1: it lags, the fade is a long); settings in brackets, defaults:
      instrument's bar before it and in the lower half of its own range.
 
 3. Internals turn against the divergence on the entry bar: $TICK crosses to
-   the fade's side of zero (below 0 for a short: above or at 0 on the RTH bar
-   before), or $ADD does, or the $ADD slope over ``add_slope_bars`` (3) does.
+   the fade's side of zero (below 0 for a short: above or at 0 on the
+   instrument's RTH bar before, not the row before: $TICK on its own grid
+   fills slices between the futures' bars), or $ADD does, or the $ADD slope
+   over ``add_slope_bars`` (3) does.
    A feed without a value cannot confirm; without any, the gate fails and no
    fade fires. A turn the internals contradict (``Internals.contradiction``:
    $TICK beyond ``tick_strong`` against the fade, or $TICK and $ADD both
@@ -56,7 +58,7 @@ import numpy as np
 
 from rsengine.model import iso_utc
 
-from .confirm import build_stack
+from .confirm import at_bar_before, build_stack
 from .desk import Candidate
 from .settings import count_setting
 from .sizing import Check
@@ -169,12 +171,14 @@ class DivergenceFade(TradeSetup):
         if not cheap.any():
             return []  # no divergence on this batch's rows: no entry here
         cheap &= rows_now & self.member_rows["present"][:, new]
+        turns: dict = {}
         if self.internals_required:
             if not cheap.any():
                 return []
             r = self._take(batch, state)
             n, m = len(r["ts"]), len(new)
-            cheap &= np.array([_turned(r, -d, n - m) for d, _ in DIRECTIONS])[:, None, :]
+            turns = {d: _turns(r, -d, group) for d, _ in DIRECTIONS}
+            cheap &= np.array([turns[d]["any"][n - m :].T for d, _ in DIRECTIONS])
         regime = state.values.get("regime")
         if self.skip_in_trend and regime is not None:
             cheap &= self.member_rows["regime"][:, new] != "trend"
@@ -183,7 +187,6 @@ class DivergenceFade(TradeSetup):
             return []
         r = self._take(batch, state)
         n, m = len(r["ts"]), len(new)
-        turns: dict = {}
         out = []
         for k, col in enumerate(group):  # the desk takes a row's entries in this order
             for i, (d, side) in enumerate(DIRECTIONS):
@@ -200,10 +203,10 @@ class DivergenceFade(TradeSetup):
                 if at is not None:
                     j, at = int(new[at]), n - m + at
                     if d not in turns:
-                        turns[d] = _turns(r, -d)
-                    out.append(
-                        self._candidate(batch, state, r, gates, turns[d], j, at, col, d, side)
-                    )
+                        turns[d] = _turns(r, -d, group)
+                    turn = {key: v if key == "sign" else _member(v, k)
+                            for key, v in turns[d].items()}  # fmt: skip
+                    out.append(self._candidate(batch, state, r, gates, turn, j, at, col, d, side))
         return out
 
     def _internals_on(self, new) -> bool:
@@ -310,7 +313,7 @@ class DivergenceFade(TradeSetup):
         seen = []
         record: dict = {"held": bool(turns["any"][at])}
         for name, label in what.items():
-            x, before = r[name][at], r[name][at - 1] if at else math.nan
+            x, before = r[name][at], turns["before"][name][at]
             if not math.isfinite(x):
                 record[name] = f"no {label} feed" if name != "add_slope" else "no slope yet"
                 continue
@@ -395,28 +398,27 @@ def _extremes(r: dict, col: int, d: int, prior_session: float) -> dict:
     }
 
 
-def _turns(r: dict, sign: int) -> dict:
-    """Per session row: $TICK, $ADD or the $ADD slope crossed to the side of
-    ``sign`` from the RTH bar before (both values known)."""
-    out = {}
+def _turns(r: dict, sign: int, group: list) -> dict:
+    """Per session row and member (rows, members): $TICK, $ADD or the $ADD
+    slope crossed to the side of ``sign`` since the member's RTH bar before
+    (both readings known); ``before`` holds those earlier readings."""
+    present = r["present"][:, group].astype(bool)
+    none = np.full(len(group), math.nan)
+    out: dict = {"sign": sign, "before": {}}
     for name in INTERNALS:
         x = r[name]
-        before = np.concatenate([[math.nan], x[:-1]])
-        out[name] = (x * sign > 0) & (before * sign <= 0)
+        before, _ = at_bar_before(x, present, none)
+        out["before"][name] = before
+        out[name] = (x[:, None] * sign > 0) & (before * sign <= 0)
     out["any"] = out["tick"] | out["add"] | out["add_slope"]
-    out["sign"] = sign
     return out
 
 
-def _turned(r: dict, sign: int, start: int) -> np.ndarray:
-    """``_turns(r, sign)["any"][start:]``, worked out on those rows only."""
-    out = None
-    for name in INTERNALS:
-        x = r[name]
-        before = x[start - 1 : -1] if start else np.concatenate([[math.nan], x[:-1]])
-        turn = (x[start:] * sign > 0) & (before * sign <= 0)
-        out = turn if out is None else out | turn
-    return out
+def _member(value, k: int):
+    """One member's column of a (rows, members) array, or of a dict of them."""
+    if isinstance(value, dict):
+        return {key: v[:, k] for key, v in value.items()}
+    return value[:, k]
 
 
 def _number(x) -> float | None:

@@ -15,7 +15,7 @@ Per group member and session (settings in brackets, rule-book defaults):
 4. The lead has not faded: it is still more than ``fade`` (0.1) from where the
    leadership began, towards zero.
 5. $TICK neutral or recovering: at least ``-tick_neutral`` (-400) for a long,
-   or rising from the bar before while above ``-tick_strong`` (-800); short
+   or rising since the instrument's bar before while above ``-tick_strong`` (-800); short
    mirrored. Without a $TICK feed this gate passes and the stack says so.
 
 Entry: the close of that bar. Stop: one tick beyond the pullback bar's low
@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from .confirm import build_stack
+from .confirm import at_bar_before, build_stack
 from .desk import Candidate
 from .sizing import Check
 from .trades import EPS, TradeSetup, nearest_beyond, on_tick, prior_extremes, stop_within_atr
@@ -60,22 +60,23 @@ class StrengthRider(TradeSetup):
         self.tick_neutral = self.positive("tick_neutral")
         self._session = None
         self._lead: dict = {}  # (col, sign) -> lead where leadership began, or None if broken
-        self._tick_prev = math.nan
+        self._tick_prev = None  # $TICK at each member's last bar of the session so far
         self._atr: dict = {}
 
     def _begin(self, state) -> None:
         if self._session is not state.session:
-            self._session, self._lead, self._tick_prev = state.session, {}, math.nan
+            self._session, self._lead = state.session, {}
+            self._tick_prev = np.full(len(state.group), math.nan)
 
     def prepare(self, batch, state) -> None:
         self._begin(state)
         self._leadership(batch, state)
         # every batch, so that each member's ATR history stays whole
         self._atr = self.atr.columns(batch, state.group, self.member_rows)
-        tick = self.internals.tick
-        self._tick_before = np.concatenate([[self._tick_prev], tick[:-1]])
-        if len(tick):
-            self._tick_prev = float(tick[-1])
+        present = np.asarray(batch.present, bool)[:, state.group]
+        self._tick_before, self._tick_prev = at_bar_before(
+            self.internals.tick, present, self._tick_prev
+        )
 
     def _leadership(self, batch, state) -> None:
         """Follow the first half hour's lead of each member, batch by batch."""
@@ -106,9 +107,9 @@ class StrengthRider(TradeSetup):
         after = rows & (ts > end)
         if not after.any():
             return []
-        tick_ok = {}  # per side: the $TICK gate, the same for every member
+        tick_ok = {}  # per side: the $TICK gate, (rows, members)
         out = []
-        for col in state.group:
+        for k, col in enumerate(state.group):
             col = int(col)
             for side, sign in SIDES:
                 began = self._lead.get((col, sign))
@@ -117,17 +118,18 @@ class StrengthRider(TradeSetup):
                 if sign not in tick_ok:
                     tick_ok[sign] = self._tick_ok(sign)
                 cand = self._candidate(batch, state, values, after, col, side, sign, began,
-                                       tick_ok[sign])  # fmt: skip
+                                       tick_ok[sign][:, k])  # fmt: skip
                 if cand is not None:
                     out.append(cand)
         return out
 
     def _tick_ok(self, sign: int) -> np.ndarray:
-        """$TICK neutral or recovering, row by row (no feed: passes)."""
-        tick, tick_prev = self.internals.tick, self._tick_before
-        tick_ok = ~np.isfinite(tick) | (tick * sign >= -self.tick_neutral - EPS)
-        tick_ok |= ((tick - tick_prev) * sign > 0) & (tick * sign > -self.internals.tick_strong)
-        return tick_ok
+        """$TICK neutral or recovering since each member's bar before, row by
+        row (no feed: passes)."""
+        tick, tick_prev = self.internals.tick[:, None], self._tick_before
+        neutral = ~np.isfinite(tick) | (tick * sign >= -self.tick_neutral - EPS)
+        rising = ((tick - tick_prev) * sign > 0) & (tick * sign > -self.internals.tick_strong)
+        return neutral | rising
 
     def _candidate(self, batch, state, values, after, col, side, sign, began, tick_ok):
         present = np.asarray(batch.present[:, col], bool)

@@ -5,6 +5,7 @@ a session into batches gives the same signals. Batches are built by hand."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import types
 
 import attrs
@@ -242,3 +243,31 @@ def test_risk_max_contracts_caps_the_entry_and_its_exit():
     entry, exit_ = run(b, [long_at(0, stop=99.0)], desk=desk)[0]  # 10 by the formula
     assert (entry.contracts, exit_.contracts) == (3, 3)
     assert exit_.details["pnl_usd"] == -1 * 3 * 50
+
+
+@pytest.mark.parametrize("splits", [(), (1,), (2,)])
+def test_a_close_exit_on_a_row_without_the_instruments_bar_takes_its_last_close(splits):
+    # 16:00: the slice has no ES bar; in its own batch no earlier ES close is in sight
+    b = bars([*CLOCKS[:2], "16:00"], [[100] * 4, [100, 101, 99, 101], [math.nan] * 4])
+    b.present[2] = False
+    (entry, exit_), desk = run(b, [long_at(0)], splits=splits)
+    assert exit_.details["exit"] == "session_end" and exit_.ts_close == b.ts_close[2]
+    assert exit_.details["exit_price"] == 101.0
+    assert exit_.details["pnl_usd"] == 1 * entry.contracts * 50
+    exit_.to_json()  # a finite price: the record serialises
+    assert not desk.open
+
+
+def test_a_trade_left_over_into_the_next_session_exits_at_its_last_close():
+    # the data stop before the RTH close and the last slice has no ES bar
+    b = bars(CLOCKS[:3], [[100] * 4, [100, 101, 99, 100.5], [math.nan] * 4])
+    b.present[2] = False
+    desk = make_desk()
+    setup = Setup(desk)
+    first = desk.submit(setup, b, state(3), [long_at(0)])
+    nxt = bars(["10:00"], [[100] * 4], date="2025-03-07")
+    later = desk.submit(setup, nxt, state(1, "2025-03-07"), [])
+    assert [s.kind for s in first] == ["setup"]
+    (exit_,) = later
+    assert exit_.details["exit"] == "session_end" and exit_.details["exit_price"] == 100.5
+    exit_.to_json()

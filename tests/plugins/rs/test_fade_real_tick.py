@@ -8,11 +8,10 @@ combined from the TradingView file, the hourly NQ, RTY and YM), the fade's
 defaults, internals required; no $ADD exists, so only $TICK can turn and the
 stack's ``add`` is unknown. See real_tick.py for the two $TICK grids:
 
-* on the table's NYSE grid (the rider's run) the fade never fires: every
-  futures bar's $TICK is the reading of the $TICK-only slice just before it,
-  so no turn ever falls on a bar that may enter; the exhaustion gate alone
-  holds often. That is recorded below, with a strict xfail for the reading
-  "the instrument's bar before" (see its reason).
+* on the table's NYSE grid (the rider's run) every futures bar's $TICK is
+  the reading of the $TICK-only slice just before it, so read from the row
+  before, $TICK would never turn; a turn counts from the instrument's own bar
+  before, and the fades equal pandas reading it so.
 * with $TICK cut on the futures' hourly grid it fires, and every entry and
   exit is checked against pandas.
 """
@@ -204,25 +203,19 @@ def test_on_the_futures_grid_the_rows_turn_and_the_instruments_turn_agree(aligne
 # -- $TICK on its own NYSE grid (the rider's run) ----------------------------------------
 
 
-def test_on_the_nyse_grid_no_futures_bar_sees_a_tick_turn_so_no_fade_fires(nyse):
-    b, signals, _ = nyse
+def test_on_the_nyse_grid_the_row_before_never_shows_a_tick_turn(nyse):
+    b, _, _ = nyse
     futures = b[b["symbol"].isin(GROUP) & (b["clock"] > RTH_OPEN) & (b["clock"] < b["rth_end"])]
     assert futures["tick"].notna().sum() >= 250  # 15 sessions x 4 members x 5 bars
     # the slice before every futures bar of RTH is a $TICK slice with the same reading
     same = futures["tick"].eq(futures["tick_row_before"]) | futures["tick"].isna()
     assert same.all()
-    assert fade_candidates(b) == [] and signals == []
+    assert fade_candidates(b) == []  # read from the row before, $TICK never turns
     gate_alone = fade_candidates(b, internals=False)
     assert len(gate_alone) >= 10  # not for want of divergence or exhaustion
     assert len(fade_candidates(b, before="bar")) >= 5  # $TICK turned between their bars
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fade.py _turns/_turned compare $TICK with the RTH row before, which on the NYSE "
-    "hourly grid is always a $TICK-only slice holding the same reading: a turn between two "
-    "of the instrument's bars is never seen and the fade cannot fire",
-)
 def test_a_tick_turn_since_the_instruments_bar_before_is_a_turn(nyse):
     b, signals, _ = nyse
     key = lambda c: (c["ns"], c["symbol"], c["side"])  # noqa: E731
@@ -232,7 +225,7 @@ def test_a_tick_turn_since_the_instruments_bar_before_is_a_turn(nyse):
 
 def test_without_the_internals_gate_the_fades_and_their_tick_readings_equal_pandas(nyse_no_gate):
     b, signals, _ = nyse_no_gate
-    want = with_exits(b, fade_candidates(b, internals=False))
+    want = with_exits(b, fade_candidates(b, internals=False, before="bar"))
     assert len(want) >= 10, len(want)
     got = [s for s in signals if s["kind"] == "setup"]
     assert_entries_equal(got, want)
@@ -244,6 +237,11 @@ def test_without_the_internals_gate_the_fades_and_their_tick_readings_equal_pand
         if math.isnan(c["tick"]):  # 10:00: no $TICK bar yet on the NYSE grid
             assert tick == "no $TICK feed"
         else:
-            assert tick == f"{c['tick']:+.0f}, bar before {c['tick_before']:+.0f}"
+            was = "none" if math.isnan(c["tick_before"]) else f"{c['tick_before']:+.0f}"
+            want = f"{c['tick']:+.0f}, bar before {was}"
+            sign = 1 if c["side"] == "long" else -1
+            if c["tick"] * sign > 0 and c["tick_before"] * sign <= 0:
+                want += f": crossed {'above' if sign > 0 else 'below'} 0"
+            assert tick == want
         assert s["details"]["internals"]["required"] is False
     assert outcomes == {True, False, None}

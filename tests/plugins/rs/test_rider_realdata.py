@@ -79,7 +79,7 @@ def expected_entries(
     """The rider's candidates worked out with pandas, before the desk's limits.
 
     ``tick``: slice ns -> ($TICK so far in the session, that of the slice
-    before), or None without a $TICK feed; ``micros``: root -> (micro, $/pt)
+    before; only the first is read), or None without a $TICK feed; ``micros``: root -> (micro, $/pt)
     to size in when the mini rounds to zero."""
     out = []
     slices = b.groupby("session")["ns"].unique()
@@ -119,8 +119,9 @@ def expected_entries(
                 lead_ok = (later["lead"] - (began - sign * 0.1)) * sign > 1e-9
                 ok = (t_vwap | t_edge) & held & (run < 0.5) & lead_ok
                 if tick is not None:  # neutral or better, or recovering and not deeply against
-                    now = later["ns"].map(lambda t: tick.get(t, (math.nan,) * 2)[0])
-                    before = later["ns"].map(lambda t: tick.get(t, (math.nan,) * 2)[1])
+                    # recovering: since the instrument's own bar before, not the slice before
+                    every = s["ns"].map(lambda t: tick.get(t, (math.nan,) * 2)[0])
+                    now, before = every[later.index], every.shift()[later.index]
                     gate = now.isna() | (now * sign >= -400 - 1e-9)
                     gate |= ((now - before) * sign > 0) & (now * sign > -800)
                     ok &= gate
