@@ -80,14 +80,17 @@ DEFAULT_CONFIG_RESOURCE = "demo.yaml"
 class Location:
     """Where a value came from: a file position (1-based), or an override.
 
-    ``origin`` is set (to ``"--set key.path=value"``) for values given on the
-    command line; ``line`` is None then.
+    ``origin`` is set (to ``"--set key.path=<hidden>"``) for values given on
+    the command line; ``line`` is None then. ``hidden`` holds the texts of such
+    a value: an error at this place shows none of them (a value typed on the
+    command line may be a secret).
     """
 
     file: str | None = None
     line: int | None = None
     column: int | None = None
     origin: str | None = None
+    hidden: tuple = attrs.field(default=(), eq=False, repr=False)
 
     def __str__(self) -> str:
         if self.origin:
@@ -119,7 +122,8 @@ class ConfigError(ValueError):
         line, column: 1-based position of the offending key or value, or None.
         key_path: Dotted path such as ``"indicators.rs.prior_close"`` (list
             items as ``group[2]``), or ``""``.
-        origin: ``"--set key.path=value"`` when the value came from an override.
+        origin: ``"--set key.path=<hidden>"`` when the value came from an
+            override (the value itself is never shown, in the message neither).
         errors: Every single problem, in file order; ``[self]`` for one. The
             attributes above are those of the first.
 
@@ -147,11 +151,14 @@ class ConfigError(ValueError):
         super().__init__(self._line())
 
     @classmethod
-    def at(cls, where: Location | None, key_path: str, message: str) -> ConfigError:
-        """An error at a :class:`Location`."""
+    def at(
+        cls, where: Location | None, key_path: str, message: str, hidden: Iterable[str] = ()
+    ) -> ConfigError:
+        """An error at a :class:`Location`; the message shows none of the
+        location's ``hidden`` texts, nor of ``hidden``."""
         where = where or Location()
         return cls(
-            message,
+            hide_override_values(message, (*where.hidden, *hidden)),
             file=where.file,
             line=where.line,
             column=where.column,
@@ -688,6 +695,7 @@ class ComponentConfig:
             self.location(path),
             format_path((self.section, self.name, *path)),
             hide_env_values(message, self.env_values),
+            hidden=[text for where in self.positions.values() for text in where.hidden],
         )
 
 
@@ -986,16 +994,47 @@ def hide_env_values(message: str, values: Mapping[str, str]) -> str:
     starts or ends with a letter or digit; values under four characters (a
     port digit, ``yes``) are left alone, as hiding them would garble messages."""
     for name, value in sorted(values.items(), key=lambda item: -len(item[1])):
-        if len(value) < 4:
-            continue
-        for text in {value, repr(value)[1:-1]} - {""}:
-            pattern = re.escape(text)
-            if re.match(r"\w", text[0]):
-                pattern = r"(?<!\w)" + pattern
-            if re.match(r"\w", text[-1]):
-                pattern += r"(?!\w)"
-            message = re.sub(pattern, "${" + name + "}", message)  # names are \w+
+        if len(value) >= 4:
+            message = _replace_word(message, value, "${" + name + "}")  # names are \w+
     return message
+
+
+HIDDEN = "<hidden>"  # what an error shows instead of a value typed with --set
+
+
+def hide_override_values(message: str, texts: Iterable[str]) -> str:
+    """``message`` with each of ``texts`` (an override's value and the scalars
+    in it) shown as ``<hidden>``: as a whole word from four characters up (as
+    :func:`hide_env_values`), and quoted (``'abc'``) whatever its length."""
+    for text in sorted(set(texts) - {""}, key=len, reverse=True):
+        for quoted in (repr(text), f'"{text}"', f"'{text}'"):
+            message = message.replace(quoted, f"'{HIDDEN}'")
+        if len(text) >= 4:
+            message = _replace_word(message, text, HIDDEN)
+    return message
+
+
+def _replace_word(message: str, value: str, replacement: str) -> str:
+    for text in {value, repr(value)[1:-1]} - {""}:
+        pattern = re.escape(text)
+        if re.match(r"\w", text[0]):
+            pattern = r"(?<!\w)" + pattern
+        if re.match(r"\w", text[-1]):
+            pattern += r"(?!\w)"
+        message = re.sub(pattern, lambda _: replacement, message)
+    return message
+
+
+def _scalar_texts(value) -> list[str]:
+    """The text of every string and number inside a YAML value (not the keys
+    of its mappings: those are setting names, which errors must show)."""
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _scalar_texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _scalar_texts(v)]
+    if isinstance(value, bool) or value is None:
+        return []
+    return [str(value)]
 
 
 def _hiding_env_values(errors: list, smap: _SourceMap) -> ConfigError:
@@ -1041,15 +1080,19 @@ _TOP_KEYS = (
 
 
 def _apply_override(tree: dict, smap: _SourceMap, text: str, env, errors: list) -> None:
-    origin = f"--set {text}"
-
-    def fail(path_text: str, message: str) -> None:
-        errors.append(ConfigError.at(Location(smap.file, origin=origin), path_text, message))
-
+    """Sets one ``key.path=value``. An error shows the key path and what was
+    expected, never the value (it may be a secret typed on the command line)."""
     if not isinstance(text, str) or "=" not in text:
-        fail("", "expected key.path=value, e.g. run.mode=paced")
+        where = Location(smap.file, origin=f"--set {HIDDEN}", hidden=(str(text).strip(),))
+        errors.append(ConfigError.at(where, "", "expected key.path=value, e.g. run.mode=paced"))
         return
     path_text, value_text = (s.strip() for s in text.split("=", 1))
+    hidden = (value_text,)
+    where = Location(smap.file, origin=f"--set {path_text}={HIDDEN}", hidden=hidden)
+
+    def fail(path_text: str, message: str) -> None:
+        errors.append(ConfigError.at(where, path_text, message))
+
     parts = tuple(path_text.split("."))
     if not path_text or any(not p for p in parts):
         fail(path_text, "expected key.path=value with a dotted key path, e.g. run.mode=paced")
@@ -1060,6 +1103,7 @@ def _apply_override(tree: dict, smap: _SourceMap, text: str, env, errors: list) 
         problem = getattr(exc, "problem", None) or str(exc)
         fail(path_text, f"the value is not valid YAML: {problem}")
         return
+    where = attrs.evolve(where, hidden=(*hidden, *_scalar_texts(value)))
 
     section = parts[0]
     if section not in _TOP_KEYS:
@@ -1118,7 +1162,7 @@ def _apply_override(tree: dict, smap: _SourceMap, text: str, env, errors: list) 
             return
     path = parts
     smap.forget(path)
-    smap.values[path] = smap.keys[path] = Location(smap.file, origin=origin)
+    smap.values[path] = smap.keys[path] = where
     if env is not None:
         value = _substitute_tree(value, path, smap, env, errors)
     container[parts[-1]] = value
