@@ -1,13 +1,14 @@
 """rsengine benchmarks: one JSON line per measurement, each against a baseline
 measured in the same run.
 
-    python bench/run.py            # full sizes (about a minute)
-    python bench/run.py --quick    # small sizes, a few seconds
+    python bench/run.py            # full sizes (a few minutes)
+    python bench/run.py --quick    # small sizes, well under a minute
 
 Fields: name, value, unit, baseline (the baseline's value in the same unit),
 ratio (value / baseline, so above 1 means rsengine is ahead, except for sizes,
-where it is the share of the budget used). Not a test: nothing here passes or
-fails.
+where it is the share of the budget used; for times, in ms or us, it is
+baseline / value, so above 1 still means ahead). Not a test: nothing here
+passes or fails.
 """
 
 from __future__ import annotations
