@@ -54,6 +54,11 @@ class NinjaTraderOutput:
         self.journal = None
         self.bridge = None
         self._started = False
+        # A replay hands over a session a batch: the chart's file is written once
+        # a batch (at the next batch, and at the end), not once a signal. Paced
+        # and live runs write each signal at once: a chart is watching.
+        self._batched = self.config.run.mode == "replay"
+        self._unwritten = False
         s = self.settings
         try:
             self.signal_file = SignalFile(s.signal_file, self.tz)
@@ -122,6 +127,8 @@ class NinjaTraderOutput:
     def on_batch(self, batch, values):
         if not self._started:
             self._start()
+        if self._unwritten:  # the signals of the batch before
+            self._unwritten = not self.signal_file.flush()
         if self.bridge is not None and len(batch):
             self.bridge.on_batch(int(batch.ts_close[-1]))
 
@@ -130,7 +137,8 @@ class NinjaTraderOutput:
             self._start()
         if self.bridge is not None:  # orders first: the chart can wait a moment
             self.bridge.on_signal(signal)
-        self.signal_file.add(signal)
+        self.signal_file.add(signal, write=not self._batched)
+        self._unwritten = self._batched
 
     def close(self, summary):
         try:
