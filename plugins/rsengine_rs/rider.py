@@ -73,20 +73,22 @@ class StrengthRider(TradeSetup):
         self._leadership(batch, state)
         # every batch, so that each member's ATR history stays whole
         self._atr = self.atr.columns(batch, state.group, self.member_rows)
-        present = np.asarray(batch.present, bool)[:, state.group]
-        self._tick_before, self._tick_prev = at_bar_before(
-            self.internals.tick, present, self._tick_prev
-        )
+        self._tick_before = None  # no $TICK feed: the gate passes on every row
+        if self.internals.tick_symbol is not None:
+            present = np.asarray(batch.present, bool)[:, state.group]
+            self._tick_before, self._tick_prev = at_bar_before(
+                self.internals.tick, present, self._tick_prev
+            )
 
     def _leadership(self, batch, state) -> None:
         """Follow the first half hour's lead of each member, batch by batch."""
         session = state.session
         ts = batch.ts_close
         end = session.rth_open_ns + self.lead_ns
-        window = (ts > session.rth_open_ns) & (ts <= end)
-        if not window.any():
+        lo, hi = np.searchsorted(ts, (session.rth_open_ns, end), side="right")  # ts in order
+        if lo == hi:
             return
-        lead = self.member_rows["lead"][:, window]
+        lead = self.member_rows["lead"][:, lo:hi]
         last = lead[:, -1].tolist()
         ok = {sign: np.all(lead * sign >= self.min_lead - EPS, axis=1).tolist()  # NaN fails
               for _, sign in SIDES}  # fmt: skip
@@ -128,6 +130,8 @@ class StrengthRider(TradeSetup):
         row (no feed: passes)."""
         tick, tick_prev = self.internals.tick[:, None], self._tick_before
         neutral = ~np.isfinite(tick) | (tick * sign >= -self.tick_neutral - EPS)
+        if tick_prev is None:
+            return np.broadcast_to(neutral, (len(tick), len(self._tick_prev)))
         rising = ((tick - tick_prev) * sign > 0) & (tick * sign > -self.internals.tick_strong)
         return neutral | rising
 

@@ -60,6 +60,7 @@ class TradeSetup:
         self._fired_session = None
         self._latest_session = self._latest = None
         self._ticks: dict = {}  # symbol -> tick size
+        self._contracts: dict = {}  # (symbol, day, root) -> contract name
 
     def positive(self, name: str) -> float:
         return positive_setting(name, self.s[name])
@@ -137,6 +138,12 @@ class TradeSetup:
     def contract(self, symbol: str, day: str, root: str) -> str:
         """NinjaTrader's name of what is traded on ``day`` (the micro's when sized
         in the micro), or "" without a contract table entry."""
+        key = (symbol, day, root)
+        if key not in self._contracts:
+            self._contracts[key] = self._contract(symbol, day, root)
+        return self._contracts[key]
+
+    def _contract(self, symbol: str, day: str, root: str) -> str:
         try:
             inst = self.config.instrument(symbol)
             year, month = inst.contract_on(dt.date.fromisoformat(day))
