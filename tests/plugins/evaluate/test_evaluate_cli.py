@@ -4,6 +4,8 @@ computation from the bars and signals ``rsengine run`` records."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import numpy as np
@@ -20,7 +22,10 @@ FAST = ["--draws", "40", "--resamples", "40", "--no-progress"]
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaluate")
-    assert main(["evaluate", *FAST, "--out", str(root / "a")]) == 0
+    table = io.StringIO()
+    with contextlib.redirect_stdout(table):
+        assert main(["evaluate", *FAST, "--out", str(root / "a")]) == 0
+    (root / "table.txt").write_text(table.getvalue())
     assert main(["evaluate", *FAST, "--out", str(root / "b")]) == 0
     assert main(["run", "--no-progress", "--set", f"outputs.record.dir={root / 'rec'}"]) == 0
     return root
@@ -38,16 +43,6 @@ def test_same_config_and_seed_give_identical_files(demo):
     } <= set(files)
     for name in files:
         assert (demo / "a" / name).read_bytes() == (demo / "b" / name).read_bytes(), name
-
-
-def test_another_seed_changes_the_baseline_only(demo, tmp_path):
-    assert main(["evaluate", *FAST, "--seed", "9", "--out", str(tmp_path)]) == 0
-    a = json.loads((demo / "a" / "evaluation.json").read_text())
-    b = json.loads((tmp_path / "evaluation.json").read_text())
-    assert a["signals"] == b["signals"] and a["forward"] == b["forward"]
-    assert [t["observed"] for t in a["tests"]] == [t["observed"] for t in b["tests"]]
-    assert [t["p_value"] for t in a["tests"]] != [t["p_value"] for t in b["tests"]]
-    assert a["trials"] == len(a["tests"]) and b["settings"]["seed"] == 9
 
 
 def _bars(path):
@@ -123,9 +118,8 @@ def test_every_tested_signal_is_counted_and_corrected(demo):
     assert all(t["name"] != "premarket_read_scored" for t in tests)  # flat: not tested
 
 
-def test_the_terminal_table(demo, capsys, tmp_path):
-    assert main(["evaluate", *FAST, "--out", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
+def test_the_terminal_table(demo):
+    out = (demo / "table.txt").read_text()
     assert "Benjamini-Hochberg over" in out and "strength_rider" in out
     assert "evaluation.json" in out
 

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from rsengine_evaluate.baseline import Draws, forward_tests
 from rsengine_evaluate.capture import capture
+from rsengine_evaluate.evaluate import Options, evaluate
 from rsengine_evaluate.scoring import Buckets, market_returns, signal_table
 from scipy import stats
 
 from rsengine.config import load_config
+from rsengine.logs import configure_logging
 from rsengine.model import Signal
 
 SEEDS = 200
@@ -20,8 +22,23 @@ SIGNALS = 25  # per seed
 
 @pytest.fixture(scope="module")
 def demo():
+    configure_logging("error")  # onto this stderr: an earlier CLI test may have closed its own
     captured = capture(load_config(None))
-    return captured.market, market_returns(captured.market)
+    return captured, market_returns(captured.market)
+
+
+def test_another_seed_changes_the_baseline_only(demo):
+    captured, _ = demo
+    fast = dict(draws=40, resamples=40)
+    a = evaluate(captured, Options(seed=0, **fast))
+    assert evaluate(captured, Options(seed=0, **fast)).to_json() == a.to_json()
+    b = evaluate(captured, Options(seed=9, **fast))
+    da, db = a.to_dict(), b.to_dict()  # NaN as None: comparable
+    for part in ("signals", "forward", "trades", "trade_records"):
+        assert da[part] == db[part], part
+    assert [t.observed for t in a.tests] == [t.observed for t in b.tests]
+    assert [t.p_value for t in a.tests] != [t.p_value for t in b.tests]
+    assert b.settings.seed == 9
 
 
 def random_signals(market, rng, symbol="ES"):
@@ -45,7 +62,7 @@ def random_signals(market, rng, symbol="ES"):
 
 
 def test_p_values_of_random_signals_are_uniform(demo):
-    market, returns = demo
+    market, returns = demo[0].market, demo[1]
     buckets = Buckets()
     p = {h: [] for h in ("15m", "close")}
     for seed in range(SEEDS):

@@ -17,6 +17,7 @@ from rsengine_evaluate.capture import capture
 
 from rsengine.config import Config, load_config
 from rsengine.hookspecs import hookimpl
+from rsengine.logs import configure_logging
 from rsengine.model import BarChunk
 from rsengine.runner import plugin_manager_for
 from rsengine.testing import MemorySource
@@ -164,6 +165,7 @@ class Memory:
 
 
 def run(data):
+    configure_logging("error")  # onto this stderr: an earlier CLI test may have closed its own
     tree = load_config(str(CONFIG), env={"RSENGINE_DATA_DIR": "/nonexistent"})
     config = Config.from_dict(
         {
