@@ -350,6 +350,14 @@ def bench_delivery(quick: bool):
     bench_webhook(quick, emit)
 
 
+def bench_evaluation(quick: bool):
+    """Issue 12: ``rsengine evaluate`` with 1,000 baseline draws and 1,000
+    bootstrap resamples against the plain replay (target: under 3 times)."""
+    from bench_evaluate import bench_evaluate
+
+    bench_evaluate(quick, emit)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
@@ -369,6 +377,7 @@ def main(argv=None):
         bench_per_slice_plugin(quick=True)
         bench_trade_setups(quick=True)
         bench_delivery(quick=True)
+        bench_evaluation(quick=True)
     else:
         bench_aggregation(5_000_000, repeats=3)
         bench_rings(100_000, 8, repeats=1)
@@ -377,6 +386,7 @@ def main(argv=None):
         bench_per_slice_plugin(quick=False)
         bench_trade_setups(quick=False)
         bench_delivery(quick=False)
+        bench_evaluation(quick=False)
 
 
 if __name__ == "__main__":
