@@ -6,6 +6,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import structlog
 
 ET = ZoneInfo("America/New_York")
 MIN = 60 * 10**9
@@ -29,3 +30,17 @@ def shared_data():
     if not root.is_dir():
         pytest.skip(f"real market data not found at {root} (set RSENGINE_DATA_DIR)")
     return root
+
+
+@pytest.fixture(scope="session")
+def _structlog_at_start():
+    return structlog.get_config()
+
+
+@pytest.fixture(autouse=True)
+def _structlog_restored(_structlog_at_start):
+    """After each test structlog is as the session started: a CLI run or a
+    module's ``configure_logging`` must not change the level or the stream
+    later tests log to (a captured stream is closed once its test ends)."""
+    yield
+    structlog.configure(**_structlog_at_start)

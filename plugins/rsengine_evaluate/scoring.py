@@ -93,14 +93,17 @@ def horizon_end(bars, market) -> np.ndarray:
 
 def forward_index(bars, market, horizons=HORIZONS) -> np.ndarray:
     """(bars, horizons) int64: index of the last bar closing at or before the
-    bar's close + the horizon, -1 when that lies past :func:`horizon_end`.
-    ``"close"``: the last bar at or before the horizon end."""
+    bar's close + the horizon, -1 when that lies past :func:`horizon_end` or
+    is the bar itself (a horizon shorter than the bar, or a gap in the data:
+    no return, rather than a return of 0). ``"close"``: the last bar at or
+    before the horizon end."""
     end = horizon_end(bars, market)
+    own = np.arange(len(bars))
     out = np.full((len(bars), len(horizons)), -1, np.int64)
     for j, h in enumerate(horizons):
         t = end if h == "close" else bars.ts_close + int(h) * MINUTE_NS
         idx = bars.index_at(t)
-        out[:, j] = np.where(t <= end, idx, -1)
+        out[:, j] = np.where((t <= end) & (idx > own), idx, -1)
     return out
 
 

@@ -66,9 +66,7 @@ def _others_mean(x: np.ndarray) -> np.ndarray:
     quick along the rows, slow across a few members)."""
     valid = np.isfinite(x)
     clean = np.where(valid, x, 0.0)
-    total = np.zeros(x.shape[1])
-    for row in clean:  # member by member, like the group's lead
-        total = total + row
+    total = np.add.reduce(clean, axis=0, initial=0.0)  # 0 + each member in order, as the lead
     count = valid.sum(axis=0) - valid
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, (total - clean) / count, math.nan)

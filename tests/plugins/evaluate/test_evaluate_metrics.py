@@ -121,6 +121,21 @@ def test_forward_return_reads_the_last_bar_before_a_gap():
     assert table.points[0, 1] == 3.0  # 15:30 has no bar: as of 15:15
 
 
+def test_a_horizon_shorter_than_the_bar_or_a_gap_has_no_return():
+    closes = [100, 101, 102, 103]
+    m = market(closes)
+    keep = np.array([0, 3])  # 15:05 and 15:10 missing: the next bar after 15:00 is 15:15
+    bars = m.bars["ES"]
+    gapped = InstrumentBars(
+        **{f: getattr(bars, f)[keep] if f != "symbol" else "ES" for f in _fields(bars)}
+    )
+    m = Market(**{**_asdict(m), "bars": {"ES": gapped}})
+    table = signal_table([signal("15:00"), signal("15:15")], m, market_returns(m), Buckets())
+    # 15:00 + 15 min reaches 15:15 (103); 15:15 is the session's last bar: nothing later
+    assert table.points[0, 0] == 3.0
+    assert all(math.isnan(x) for x in table.points[1])  # not a return of 0
+
+
 def _fields(obj):
     import attrs
 
