@@ -291,8 +291,13 @@ def expiry(root: str, contract: str | tuple[int, int]) -> dt.date:
     index futures: the third Friday of the contract month. ZN/ZB: the seventh
     business day before the last business day of the contract month.
     """
-    s = _future_spec(root)
     year, month = parse_month_year(contract) if isinstance(contract, str) else contract
+    return _expiry(root, year, month)
+
+
+@functools.lru_cache(maxsize=1024)
+def _expiry(root: str, year: int, month: int) -> dt.date:
+    s = _future_spec(root)
     _check_month(s, year, month)
     if s.expiry_rule == "treasury":
         return _treasury_last_trade(year, month)
@@ -322,10 +327,15 @@ def front_month(root: str, day, roll_days: int = 0) -> tuple[int, int]:
     earlier (e.g. 8 for the usual equity roll on the Thursday of the week
     before expiry).
     """
-    s = _future_spec(root)
     day = _as_date(day)
     if roll_days < 0:
         raise ValueError(f"roll_days must be 0 or more, got {roll_days!r}")
+    return _front_month(root, day, roll_days)
+
+
+@functools.lru_cache(maxsize=8192)  # asked for every trade signal's contract name
+def _front_month(root: str, day: dt.date, roll_days: int) -> tuple[int, int]:
+    s = _future_spec(root)
     months = QUARTERLY_MONTHS if s.quarterly else tuple(range(1, 13))
     year = day.year
     for _ in range(3):
