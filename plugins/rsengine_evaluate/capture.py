@@ -43,6 +43,8 @@ class InstrumentBars:
             without it.
         minute: Minute of the day of ``ts_close`` in the session timezone (ET),
             0..1439.
+        rs_pct: The ``rs_pct`` column (RS% from the prior close, indicator
+            ``rs``), NaN where unknown, for an internal, or without the indicator.
     """
 
     symbol: str
@@ -55,6 +57,9 @@ class InstrumentBars:
     atr: np.ndarray
     regime: np.ndarray
     minute: np.ndarray
+    rs_pct: np.ndarray = attrs.field(
+        default=attrs.Factory(lambda self: np.full(len(self.ts_close), np.nan), takes_self=True)
+    )
 
     def __len__(self) -> int:
         return len(self.ts_close)
@@ -78,6 +83,14 @@ class Market:
         point_value: symbol -> $ per point (None for an index or internals).
         roots: symbol -> its contract root (``MES``).
         tz: The session timezone the minutes are in.
+        stands_for: symbol -> the group name it stands in for (``MNQ`` -> ``NQ``),
+            for the symbols with an ``as``.
+        tick_symbol: The configured $TICK instrument (root ``$TICK``), ``""``
+            without one; its bars' closes are the readings.
+        slice_ts: Every slice's ``ts_close`` (int64 ns UTC), whether or not an
+            instrument had a bar in it.
+        slice_session: int32 index into :attr:`sessions` per slice.
+        slice_regime: The ``regime`` column per slice (market-wide text).
     """
 
     symbols: tuple
@@ -89,6 +102,11 @@ class Market:
     point_value: dict
     roots: dict = attrs.field(factory=dict)
     tz: str = "America/New_York"
+    stands_for: dict = attrs.field(factory=dict)
+    tick_symbol: str = ""
+    slice_ts: np.ndarray = attrs.field(factory=lambda: np.zeros(0, np.int64))
+    slice_session: np.ndarray = attrs.field(factory=lambda: np.zeros(0, np.int32))
+    slice_regime: np.ndarray = attrs.field(factory=lambda: np.zeros(0, object))
 
     def session_index(self, date: str) -> int:
         i = int(np.searchsorted(np.array(self.sessions), date))
@@ -114,7 +132,7 @@ class Capture:
 class CaptureOutput:
     """An output keeping each batch's bars and each signal (see module doc)."""
 
-    def __init__(self, symbols, columns=("atr", "regime")):
+    def __init__(self, symbols, columns=("atr", "regime", "rs_pct")):
         self.symbols = tuple(symbols)
         self.columns = columns
         self.parts: list[dict] = []
@@ -124,6 +142,7 @@ class CaptureOutput:
         n, k = batch.present.shape
         atr = values.get("atr")
         regime = values.get("regime")
+        rs_pct = values.get("rs_pct")
         self.parts.append(
             {
                 "ts_close": np.array(batch.ts_close, dtype=np.int64),
@@ -133,6 +152,9 @@ class CaptureOutput:
                 "low": np.array(batch.low, dtype=np.float64),
                 "close": np.array(batch.close, dtype=np.float64),
                 "atr": np.full((n, k), np.nan) if atr is None else np.array(atr, np.float64),
+                "rs_pct": np.full((n, k), np.nan)
+                if rs_pct is None
+                else np.array(rs_pct, np.float64),
                 # market-wide: the same text in every instrument's column
                 "regime": np.full(n, "unknown", dtype=object)
                 if regime is None
@@ -158,7 +180,7 @@ class CaptureOutput:
                 "ts_close": np.zeros(0, np.int64),
                 "present": np.zeros((0, k), bool),
                 "regime": np.zeros(0, object),
-                **{c: np.zeros((0, k)) for c in ("open", "high", "low", "close", "atr")},
+                **{c: np.zeros((0, k)) for c in ("open", "high", "low", "close", "atr", "rs_pct")},
             }
         ts = cat["ts_close"]
         bounds = SessionBounds(config.session.calendar, tz)
@@ -190,17 +212,24 @@ class CaptureOutput:
                 atr=cat["atr"][rows, i],
                 regime=cat["regime"][rows],
                 minute=minute[rows],
+                rs_pct=cat["rs_pct"][rows, i],
             )
+        configured = {s: config.instrument(s) for s in self.symbols}
         return Market(
             symbols=self.symbols,
             sessions=tuple(dates),
             rth_close=np.array(rth_close, np.int64),
             session_close=np.array(session_close, np.int64),
             bars=bars,
-            tick={s: config.instrument(s).tick for s in self.symbols},
-            point_value={s: config.instrument(s).point_value for s in self.symbols},
-            roots={s: config.instrument(s).root for s in self.symbols},
+            tick={s: c.tick for s, c in configured.items()},
+            point_value={s: c.point_value for s, c in configured.items()},
+            roots={s: c.root for s, c in configured.items()},
             tz=tz,
+            stands_for={s: c.stands_for for s, c in configured.items() if c.stands_for},
+            tick_symbol=next((s for s, c in configured.items() if c.root == "$TICK"), ""),
+            slice_ts=ts,
+            slice_session=session,
+            slice_regime=cat["regime"],
         )
 
 

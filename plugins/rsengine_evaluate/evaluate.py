@@ -9,9 +9,18 @@ from collections import Counter
 import attrs
 import numpy as np
 
-from .baseline import Draws, correct, forward_tests, trade_tests
-from .result import Evaluation, Settings, SignalScore, TradeScore
-from .scoring import HORIZONS, Buckets, Costs, horizon_label, market_returns
+from .baseline import BAND, Draws, correct, forward_tests, group_key, pool_of, trade_tests
+from .result import EquityCurve, Evaluation, Settings, SignalScore, TradeScore
+from .scoring import (
+    HORIZONS,
+    Buckets,
+    Costs,
+    cost_arrays,
+    horizon_label,
+    market_returns,
+    net_result,
+    simulate_brackets,
+)
 from .scoring import signal_table as make_signal_table
 from .scoring import trade_table as make_trade_table
 from .stats import forward_rows, trade_rows
@@ -70,16 +79,12 @@ def evaluate(capture, options: Options | None = None, config_name: str = "", pro
     draws = Draws(options.draws, options.resamples, options.seed, options.confidence)
     say(f"baseline: {options.draws} draws, {options.resamples} bootstrap resamples")
     tests = forward_tests(table, market, returns, n_buckets, draws, options.buckets.of)
-    tests += trade_tests(
-        trades,
-        market,
-        returns,
-        options.costs,
-        n_buckets,
-        draws,
-        options.buckets.of,
-        first=len(tests),
-    )
+    # the equity curves' baselines come from the trade tests' own seeded draws
+    trade_args = (trades, market, returns, options.costs, n_buckets, draws, options.buckets.of)
+    first_trade_test = len(tests)
+    tests += trade_tests(*trade_args, first=first_trade_test)
+    say("equity curves")
+    equity = equity_curves(*trade_args, first=first_trade_test)
     tests = correct(tests, options.alpha)
 
     sessions = market.sessions
@@ -111,7 +116,71 @@ def evaluate(capture, options: Options | None = None, config_name: str = "", pro
         signals=_signal_scores(table, sessions, bucket_labels),
         trade_records=_trade_scores(trades, sessions, bucket_labels),
         notes=_notes(table, trades),
+        equity=equity,
     )
+
+
+def random_trade_usd(trades, rows, market, returns, costs, n_buckets, u, bucket_of):
+    """Net $ per contract of the matched random trades of ``rows`` (trades of
+    one setup), one row per draw of the uniforms ``u`` (draws, len(rows)):
+    the draws of :func:`.baseline.trade_tests` given the same uniforms."""
+    close = returns.horizons.index("close")
+    draws = u.shape[0]
+    null = np.empty_like(u)
+    for symbol in sorted(set(trades.instrument[rows])):
+        cols = np.flatnonzero(trades.instrument[rows] == symbol)
+        at = rows[cols]
+        bars = market.bars[symbol]
+        end_of = returns.index[symbol][:, close]
+        pool = pool_of(bars.session, bucket_of(bars.minute), end_of >= 0, n_buckets)
+        picked = pool.draw(group_key(trades.session[at], trades.bucket[at], n_buckets), u[:, cols])
+        picked = picked.ravel()
+        side = np.tile(trades.side[at], draws)
+        entry = bars.close[picked]
+        stop = np.tile(trades.side[at] * (trades.entry[at] - trades.stop[at]), draws)
+        target = np.tile(trades.side[at] * (trades.target[at] - trades.entry[at]), draws)
+        _, exit_price, _ = simulate_brackets(
+            bars, picked, end_of[picked], side, entry, entry - side * stop, entry + side * target
+        )
+        tick, pv, fee = cost_arrays(trades.instrument[at], trades.traded[at], market, costs)
+        _, usd = net_result(
+            side * (exit_price - entry),
+            np.tile(costs.slippage_ticks * tick, draws),
+            np.tile(pv, draws),
+            np.tile(fee, draws),
+        )
+        null[:, cols] = usd.reshape(draws, len(at))
+    return null
+
+
+def equity_curves(trades, market, returns, costs, n_buckets, draws: Draws, bucket_of, first=0):
+    """One :class:`EquityCurve` per setup (sorted by name, the order of the
+    trade tests numbered from ``first``), its baseline from the same seeded
+    draws as the setup's test."""
+    curves = []
+    for number, name in enumerate(sorted(set(trades.name)), start=first):
+        rows = np.flatnonzero(trades.name == name)
+        base_rng, _ = draws.rngs(number)
+        u = base_rng.random((draws.draws, len(rows)))
+        null = random_trade_usd(trades, rows, market, returns, costs, n_buckets, u, bucket_of)
+        order = np.argsort(trades.entry_ts[rows], kind="stable")
+        rows, null = rows[order], null[:, order]
+        running = np.cumsum(null, axis=1)
+        low, high = np.percentile(running, BAND, axis=0)
+        usd = trades.net_usd[rows]
+        curves.append(
+            EquityCurve(
+                name=str(name),
+                trade_ids=tuple(trades.signals[k].id for k in rows),
+                entry_ts=tuple(int(x) for x in trades.entry_ts[rows]),
+                net_usd=tuple(float(x) for x in usd),
+                cumulative=tuple(float(x) for x in np.cumsum(usd)),
+                baseline_mean=tuple(float(x) for x in running.mean(axis=0)),
+                baseline_low=tuple(float(x) for x in low),
+                baseline_high=tuple(float(x) for x in high),
+            )
+        )
+    return tuple(curves)
 
 
 def _signal_scores(table, sessions, bucket_labels) -> tuple:

@@ -145,6 +145,24 @@ class TradeScore:
 
 
 @attrs.frozen
+class EquityCurve:
+    """One setup's cumulative net $ per contract, trade by trade in entry
+    order, against the same curve of its matched random baseline: the draws
+    of the setup's ``trade_usd`` test, so the last point's mean and band are
+    ``n`` times that test's ``baseline_mean``, ``baseline_low`` and
+    ``baseline_high``."""
+
+    name: str
+    trade_ids: tuple  # TradeScore ids, in entry order
+    entry_ts: tuple  # int64 ns UTC
+    net_usd: tuple  # each trade's net $ per contract
+    cumulative: tuple  # running sum of net_usd
+    baseline_mean: tuple  # mean over the draws of the random trades' running sum
+    baseline_low: tuple  # its 5th percentile, trade by trade
+    baseline_high: tuple  # its 95th percentile
+
+
+@attrs.frozen
 class Evaluation:
     """Everything ``rsengine evaluate`` computed for one config."""
 
@@ -164,6 +182,7 @@ class Evaluation:
     trade_records: tuple  # TradeScore
     notes: tuple = ()
     format: str = FORMAT
+    equity: tuple = ()  # EquityCurve, one per trade setup
 
     def to_dict(self) -> dict:
         return _clean(attrs.asdict(self, recurse=True))
@@ -269,4 +288,5 @@ def read_evaluation(path) -> Evaluation:
         trade_records=tuple(build(TradeScore, r) for r in data["trade_records"]),
         notes=tuple(data.get("notes", ())),
         format=data.get("format", FORMAT),
+        equity=tuple(build(EquityCurve, r) for r in data.get("equity", ())),
     )
