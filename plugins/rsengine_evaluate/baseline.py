@@ -180,7 +180,12 @@ def forward_tests(table, market, returns, n_buckets, draws: Draws, bucket_of, fi
 def trade_tests(trades, market, returns, costs, n_buckets, draws: Draws, bucket_of, first=0):
     """For each setup: mean net $ per contract against random entries matched
     like the forward baseline, each with its trade's stop and target
-    distances, followed to stop, target or session end, after the same costs."""
+    distances, followed to stop, target or session end, after the same costs.
+
+    Like for like: the observed figure is the setup's own entries followed the
+    same way (its bracket to the session end), not the engine's exits, which
+    also hold the setup's own exit rules a random entry has none of. The trade
+    tables keep the engine's exits."""
     tests = []
     close = returns.horizons.index("close")
     number = first
@@ -190,6 +195,7 @@ def trade_tests(trades, market, returns, costs, n_buckets, draws: Draws, bucket_
         number += 1
         u = base_rng.random((draws.draws, len(rows)))
         null = np.empty_like(u)
+        values = np.empty(len(rows))
         for symbol in sorted(set(trades.instrument[rows])):
             at = rows[trades.instrument[rows] == symbol]
             cols = np.flatnonzero(trades.instrument[rows] == symbol)
@@ -197,32 +203,10 @@ def trade_tests(trades, market, returns, costs, n_buckets, draws: Draws, bucket_
             end_of = returns.index[symbol][:, close]
             pool = pool_of(bars.session, bucket_of(bars.minute), end_of >= 0, n_buckets)
             key = group_key(trades.session[at], trades.bucket[at], n_buckets)
+            bracket = _Bracket(trades, at, bars, end_of, market, costs)
+            values[cols] = bracket.usd(trades.entry_bar[at], 1)
             picked = pool.draw(key, u[:, cols]).ravel()
-            side = np.tile(trades.side[at], draws.draws)
-            entry = bars.close[picked]
-            stop_dist = np.tile(trades.side[at] * (trades.entry[at] - trades.stop[at]), draws.draws)
-            target_dist = np.tile(
-                trades.side[at] * (trades.target[at] - trades.entry[at]), draws.draws
-            )
-            _, exit_price, _ = simulate_brackets(
-                bars,
-                picked,
-                end_of[picked],
-                side,
-                entry,
-                entry - side * stop_dist,
-                entry + side * target_dist,
-            )
-            gross = side * (exit_price - entry)
-            tick, pv, fee = cost_arrays(trades.instrument[at], trades.traded[at], market, costs)
-            _, usd = net_result(
-                gross,
-                np.tile(costs.slippage_ticks * tick, draws.draws),
-                np.tile(pv, draws.draws),
-                np.tile(fee, draws.draws),
-            )
-            null[:, cols] = usd.reshape(draws.draws, len(at))
-        values = trades.net_usd[rows]
+            null[:, cols] = bracket.usd(picked, draws.draws).reshape(draws.draws, len(at))
         boot = session_bootstrap(
             values, values > 0, trades.session[rows], draws.resamples, boot_rng, draws.confidence
         )
@@ -239,6 +223,46 @@ def trade_tests(trades, market, returns, costs, n_buckets, draws: Draws, bucket_
             )
         )
     return tests
+
+
+class _Bracket:
+    """The trades ``at`` (one instrument) as brackets: entry at a bar's close,
+    their stop and target distances, to stop, target or the session end
+    (the bar ``end_of``), net $ per contract after the costs."""
+
+    def __init__(self, trades, at, bars, end_of, market, costs):
+        self.bars, self.end_of, self.costs = bars, end_of, costs
+        self.side = trades.side[at]
+        self.stop_dist = self.side * (trades.entry[at] - trades.stop[at])
+        self.target_dist = self.side * (trades.target[at] - trades.entry[at])
+        self.tick, self.pv, self.fee = cost_arrays(
+            trades.instrument[at], trades.traded[at], market, costs
+        )
+
+    def usd(self, entry_bar: np.ndarray, times: int) -> np.ndarray:
+        """Net $ of the brackets entered at ``entry_bar`` (``times`` copies of
+        the trades, one after the other)."""
+        side = np.tile(self.side, times)
+        entry = self.bars.close[entry_bar]
+        end = self.end_of[entry_bar]
+        end = np.where(end >= 0, end, entry_bar)
+        _, exit_price, _ = simulate_brackets(
+            self.bars,
+            entry_bar,
+            end,
+            side,
+            entry,
+            entry - side * np.tile(self.stop_dist, times),
+            entry + side * np.tile(self.target_dist, times),
+        )
+        gross = side * (exit_price - entry)
+        _, usd = net_result(
+            gross,
+            np.tile(self.costs.slippage_ticks * self.tick, times),
+            np.tile(self.pv, times),
+            np.tile(self.fee, times),
+        )
+        return usd
 
 
 def correct(tests: list, alpha: float) -> list:

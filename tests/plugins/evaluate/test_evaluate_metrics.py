@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from rsengine_evaluate.baseline import Pool, correct, p_value, pool_of, session_bootstrap
+from rsengine_evaluate.baseline import (
+    Draws,
+    Pool,
+    correct,
+    p_value,
+    pool_of,
+    session_bootstrap,
+    trade_tests,
+)
 from rsengine_evaluate.capture import InstrumentBars, Market
 from rsengine_evaluate.result import ChanceTest
 from rsengine_evaluate.scoring import (
@@ -246,6 +254,24 @@ def test_the_engine_exit_is_used_when_there_is_one():
     # an entry with contracts and no exit (open at the end of the data) is left out
     alone = trade_table([entry], m, market_returns(m), Buckets(), Costs())
     assert len(alone) == 0 and alone.open_at_end == 1
+
+
+def test_the_chance_test_follows_the_setups_entries_like_the_random_ones():
+    # the engine left at 15:10 (103, its own rule); the bracket 98/110 runs to the
+    # 16:00 close (closes 15:00..16:00; 104 at the end), as every random entry does
+    closes = [100, 101, 103, 102, 101, 100, 99, 100, 101, 102, 103, 103, 104]
+    m = market(closes, highs=closes, lows=closes)
+    entry = signal("15:00", side="long", kind="setup", name="rider", entry=100.0, stop=98.0,
+                   target=110.0, contracts=2)  # fmt: skip
+    engine_exit = {"entry_id": entry.id, "exit": "lead_fade", "exit_price": 103.0}
+    exit_ = signal("15:10", side="flat", kind="exit", name="rider", details=engine_exit)
+    r = market_returns(m)
+    costs = Costs(slippage_ticks=0, commission={"ES": 0.0})
+    trades = trade_table([entry, exit_], m, r, Buckets(), costs)
+    assert trades.net_usd[0] == 3.0 * 50  # the table: the engine's exit
+    (test,) = trade_tests(trades, m, r, costs, len(Buckets().labels), Draws(draws=20, resamples=20),
+                          Buckets().of)  # fmt: skip
+    assert test.observed == 4.0 * 50  # the test: the bracket to the close, +4 points
 
 
 def test_micro_traded_uses_its_point_value_and_commission():
