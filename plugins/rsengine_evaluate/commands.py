@@ -1,15 +1,25 @@
-"""``rsengine evaluate CONFIG``: the command line of the evaluation."""
+"""``rsengine evaluate CONFIG`` (the evaluation, its files and its HTML
+report) and ``rsengine rs-panel CONFIG`` (the RS panel of one session as a
+PNG or an HTML page): the command line."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import time
 from pathlib import Path
 
+import attrs
+
 from rsengine.cli import EXIT_OK, EXIT_USAGE
 
 DEFAULT_OUT = "rsengine-out/evaluate"
+REPORT_NAME = "report.html"
+NEEDS = 'python -m pip install "rsengine[evaluate]"'
+# sources that read a window of session dates through their start and end settings
+WINDOWED_SOURCES = ("csv", "basket")
+WARMUP_DAYS = 60  # calendar days replayed before an rs-panel session (about 41 sessions)
 
 
 def _at_least_one(text: str) -> int:
@@ -32,13 +42,16 @@ def _not_negative(text: str) -> float:
     return value
 
 
-def add_commands(subparsers) -> None:
-    p = subparsers.add_parser(
-        "evaluate",
-        help="score every signal of a config's replay and test it against chance",
-        description="Replay CONFIG (its outputs left out), score every signal and trade, "
-        "and compare each signal name with matched random entries (docs/evaluation.md).",
-    )
+def _session_date(text: str) -> str:
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a session date YYYY-MM-DD, got {text!r}"
+        ) from None
+
+
+def _add_config_arguments(p) -> None:
     p.add_argument("config", nargs="?", help="YAML config file (default: the built-in demo)")
     p.add_argument(
         "--set",
@@ -48,6 +61,31 @@ def add_commands(subparsers) -> None:
         metavar="KEY.PATH=VALUE",
         help="override one config value (repeatable)",
     )
+
+
+def _add_session_argument(p, what: str) -> None:
+    p.add_argument(
+        "--session",
+        type=_session_date,
+        default=None,
+        metavar="DATE",
+        help=f"{what} (default: the session with the most trade signals)",
+    )
+
+
+def add_commands(subparsers) -> None:
+    add_evaluate(subparsers)
+    add_rs_panel(subparsers)
+
+
+def add_evaluate(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score every signal of a config's replay and test it against chance",
+        description="Replay CONFIG (its outputs left out), score every signal and trade, "
+        "and compare each signal name with matched random entries (docs/evaluation.md).",
+    )
+    _add_config_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--draws", type=_at_least_one, default=1000, help="baseline draws (default 1000)"
@@ -71,8 +109,48 @@ def add_commands(subparsers) -> None:
         "(default 0.62 micros, 2.25 full size)",
     )
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    p.add_argument(
+        "--report",
+        default=None,
+        metavar="PATH.html",
+        help=f"the HTML report (default: {REPORT_NAME} in --out)",
+    )
+    p.add_argument("--no-report", action="store_true", help="no HTML report")
+    _add_session_argument(p, "the session of the report's RS panel")
     p.add_argument("--no-progress", action="store_true", help="no progress on stderr")
     p.set_defaults(run_command=run_evaluate)
+
+
+def add_rs_panel(subparsers) -> None:
+    p = subparsers.add_parser(
+        "rs-panel",
+        help="draw the RS panel of one session (PNG, or HTML by the file's suffix)",
+        description="Replay CONFIG around one session (its outputs left out) and draw the RS "
+        "panel: every instrument's RS%% from its prior close, the signals, the regime and "
+        "$TICK (docs/evaluation.md#the-rs-panel).",
+    )
+    _add_config_arguments(p)
+    _add_session_argument(p, "the session to draw")
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="PATH",
+        help="the file: .png (default rsengine-out/rs-panel-DATE.png) or .html",
+    )
+    p.add_argument("--width", type=_at_least_one, default=1400, help="PNG width, px (1400)")
+    p.add_argument("--height", type=_at_least_one, default=800, help="PNG height, px (800)")
+    p.add_argument(
+        "--warmup-days",
+        type=_at_least_one,
+        default=WARMUP_DAYS,
+        metavar="N",
+        help=f"calendar days replayed before the session (default {WARMUP_DAYS})",
+    )
+    p.add_argument(
+        "--full", action="store_true", help="replay all the data, not only the session's window"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress on stderr")
+    p.set_defaults(run_command=run_rs_panel)
 
 
 def options_from(args):
@@ -88,37 +166,134 @@ def options_from(args):
     return Options(seed=args.seed, draws=args.draws, resamples=args.resamples, costs=costs)
 
 
+def _stepper(command: str, shown: bool):
+    """Progress lines on stderr (the replay's own bar comes from capture)."""
+
+    def step(text):
+        if shown:
+            print(f"{command}: {text}", file=sys.stderr, flush=True)
+
+    return step
+
+
+def _missing(command: str, exc: ImportError) -> int:
+    print(f"rsengine: {command} needs {exc.name or exc} ({exc}): {NEEDS}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _panel_of(captured, session, config_name: str):
+    """The RS panel of ``session`` (None: the default one); a KeyError names
+    the sessions the data have."""
+    from .rs_panel import build_panel, default_session
+
+    market, signals = captured.market, captured.signals
+    session = session or default_session(market, signals)
+    return build_panel(market, signals, session, f"RS panel {session}: {config_name}")
+
+
+def _no_session(session, exc: KeyError) -> int:
+    print(f"rsengine: --session {session}: {exc.args[0]}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def run_evaluate(args) -> int:
     from rsengine.config import load_config
 
     try:
         from .capture import capture
         from .evaluate import evaluate
+
+        if not args.no_report:
+            from .report import write_report
     except ImportError as exc:
-        print(
-            f"rsengine: evaluate needs scipy and arch ({exc}): "
-            'python -m pip install "rsengine[evaluate]"',
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        return _missing("evaluate", exc)
     config = load_config(args.config, overrides=args.overrides)
     options = options_from(args)
     name = config.file or "built-in demo"
-    shown = not args.no_progress
-
-    def step(text):
-        if shown:
-            print(f"evaluate: {text}", file=sys.stderr, flush=True)
+    step = _stepper("evaluate", not args.no_progress)
 
     step(f"replaying {name}")
     captured = capture(config, progress="off" if args.no_progress else "auto")
+    panel = None
+    if not args.no_report:
+        try:
+            panel = _panel_of(captured, args.session, name)
+        except KeyError as exc:
+            return _no_session(args.session, exc)
     start = time.perf_counter()
     result = evaluate(captured, options, config_name=name, progress=step)
     scored_s = time.perf_counter() - start
     written = result.write(args.out)
     print(format_result(result))
     print(f"files: {Path(args.out) / 'evaluation.json'} and {len(written) - 1} CSV tables")
+    if not args.no_report:
+        step(f"report (RS panel of {panel.session})")
+        start = time.perf_counter()
+        path = args.report or Path(args.out) / REPORT_NAME
+        path = write_report(result, path, panel, captured.market.tz)
+        print(f"report: {path}")
+        step(f"report {time.perf_counter() - start:.2f} s, {path.stat().st_size / 1e6:.1f} MB")
     step(f"replay {captured.replay_s:.2f} s, scoring {scored_s:.2f} s")
+    return EXIT_OK
+
+
+def window_config(config, session: str, warmup_days: int):
+    """``config`` with each windowed source (csv, basket) reading only from
+    ``warmup_days`` before ``session`` through it; settings already narrower
+    are kept, and so is a source whose window leaves the session out (the
+    replay then has no such session, which the caller reports). Other sources
+    (the simulated market) replay all their data."""
+    first = (dt.date.fromisoformat(session) - dt.timedelta(days=warmup_days)).isoformat()
+    sources = {}
+    for key, component in config.sources.items():
+        if component.name in WINDOWED_SOURCES:
+            settings = dict(component.settings)
+            start = str(settings.get("start") or first)[:10]
+            end = str(settings.get("end") or session)[:10]
+            if start <= session <= end:
+                settings["start"], settings["end"] = max(first, start), session
+                component = attrs.evolve(component, settings=settings)
+        sources[key] = component
+    return attrs.evolve(config, sources=sources)
+
+
+def run_rs_panel(args) -> int:
+    from rsengine.config import load_config
+
+    try:
+        from .capture import capture
+        from .rs_panel import plotly_figure, write_png
+
+        if args.out and Path(args.out).suffix.lower() == ".html":
+            import plotly  # noqa: F401
+    except ImportError as exc:
+        return _missing("rs-panel", exc)
+    out = args.out
+    if out and Path(out).suffix.lower() not in (".png", ".html"):
+        print(f"rsengine: --out {out}: expected a .png or .html file", file=sys.stderr)
+        return EXIT_USAGE
+    config = load_config(args.config, overrides=args.overrides)
+    name = config.file or "built-in demo"
+    step = _stepper("rs-panel", not args.no_progress)
+    if args.session and not args.full:
+        config = window_config(config, args.session, args.warmup_days)
+    step(f"replaying {name}" + ("" if args.full or not args.session else f" up to {args.session}"))
+    captured = capture(config, progress="off" if args.no_progress else "auto")
+    try:
+        panel = _panel_of(captured, args.session, name)
+    except KeyError as exc:
+        return _no_session(args.session, exc)
+    except ValueError as exc:
+        print(f"rsengine: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    path = Path(out or f"rsengine-out/rs-panel-{panel.session}.png")
+    step(f"drawing {path}")
+    if path.suffix.lower() == ".html":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        plotly_figure(panel).write_html(path, include_plotlyjs=True, div_id="rs-panel")
+    else:
+        write_png(panel, path, args.width, args.height)
+    print(f"RS panel of {panel.session}: {path}")
     return EXIT_OK
 
 
