@@ -19,6 +19,7 @@ REPORT_NAME = "report.html"
 NEEDS = 'python -m pip install "rsengine[evaluate]"'
 # sources that read a window of session dates through their start and end settings
 WINDOWED_SOURCES = ("csv", "basket")
+PANEL_SUFFIXES = (".png", ".html", ".json")
 WARMUP_DAYS = 60  # calendar days replayed before an rs-panel session (about 41 sessions)
 
 
@@ -133,9 +134,11 @@ def add_rs_panel(subparsers) -> None:
     _add_session_argument(p, "the session to draw")
     p.add_argument(
         "--out",
-        default=None,
+        action="append",
+        default=[],
         metavar="PATH",
-        help="the file: .png (default rsengine-out/rs-panel-DATE.png) or .html",
+        help="a file to write, by its suffix: .png (default rsengine-out/rs-panel-DATE.png), "
+        ".html (the interactive figure) or .json (the panel's data); repeatable",
     )
     p.add_argument("--width", type=_at_least_one, default=1400, help="PNG width, px (1400)")
     p.add_argument("--height", type=_at_least_one, default=800, help="PNG height, px (800)")
@@ -262,16 +265,18 @@ def run_rs_panel(args) -> int:
 
     try:
         from .capture import capture
-        from .rs_panel import plotly_figure, write_png
+        from .rs_panel import write_panel
 
-        if args.out and Path(args.out).suffix.lower() == ".html":
+        if any(Path(out).suffix.lower() == ".html" for out in args.out):
             import plotly  # noqa: F401
+        else:
+            import matplotlib  # noqa: F401
     except ImportError as exc:
         return _missing("rs-panel", exc)
-    out = args.out
-    if out and Path(out).suffix.lower() not in (".png", ".html"):
-        print(f"rsengine: --out {out}: expected a .png or .html file", file=sys.stderr)
-        return EXIT_USAGE
+    for out in args.out:
+        if Path(out).suffix.lower() not in PANEL_SUFFIXES:
+            print(f"rsengine: --out {out}: expected a .png, .html or .json file", file=sys.stderr)
+            return EXIT_USAGE
     config = load_config(args.config, overrides=args.overrides)
     name = config.file or "built-in demo"
     step = _stepper("rs-panel", not args.no_progress)
@@ -286,14 +291,10 @@ def run_rs_panel(args) -> int:
     except ValueError as exc:
         print(f"rsengine: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    path = Path(out or f"rsengine-out/rs-panel-{panel.session}.png")
-    step(f"drawing {path}")
-    if path.suffix.lower() == ".html":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        plotly_figure(panel).write_html(path, include_plotlyjs=True, div_id="rs-panel")
-    else:
-        write_png(panel, path, args.width, args.height)
-    print(f"RS panel of {panel.session}: {path}")
+    for path in args.out or [f"rsengine-out/rs-panel-{panel.session}.png"]:
+        step(f"writing {path}")
+        path = write_panel(panel, path, args.width, args.height)
+        print(f"RS panel of {panel.session}: {path}")
     return EXIT_OK
 
 

@@ -12,6 +12,7 @@ numbers. plotly and matplotlib are imported only by their renderer.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import attrs
@@ -23,6 +24,7 @@ COLORS = {"ES": "#1f77b4", "NQ": "#d62728", "RTY": "#2ca02c", "YM": "#9467bd"}
 CYCLE = ("#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#ff7f0e")
 # shaded regimes; neutral and unknown are left unshaded
 REGIME_COLORS = {"trend": "#2ca02c", "chop": "#7f7f7f", "event": "#ff7f0e"}
+REGIME_WORDS = {"trend": "green", "chop": "grey", "event": "orange"}
 REGIME_OPACITY = 0.12
 KIND_SYMBOLS = {"context": "circle", "setup": "triangle", "exit": "x"}
 TICK_LINES = (-1000.0, 0.0, 1000.0)  # the $TICK extremes and zero, drawn dotted
@@ -351,7 +353,7 @@ def plotly_figure(panel: RSPanel):
             )
     # the regime rectangles after the zero lines, each across both panes
     fig.update_layout(shapes=[*fig.layout.shapes, *shapes])
-    shaded = ", ".join(f"{r} {c}" for r, c in REGIME_COLORS.items())
+    shaded = ", ".join(f"{r} {REGIME_WORDS[r]}" for r in REGIME_COLORS)
     fig.update_yaxes(title_text="RS % from the prior close", row=1, col=1)
     fig.update_layout(
         title={"text": f"{panel.title}<br><sup>regime shading: {shaded}; times {panel.tz}</sup>"},
@@ -428,4 +430,23 @@ def write_png(panel: RSPanel, path, width: int = 1400, height: int = 800, dpi: i
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=dpi)
+    return path
+
+
+def write_panel(panel: RSPanel, path, width: int = 1400, height: int = 800) -> Path:
+    """Write the panel by the file's suffix: ``.png`` (:func:`write_png`),
+    ``.html`` (the plotly figure, its JavaScript inlined) or ``.json``
+    (:func:`to_dict`)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        return write_png(panel, path, width, height)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".html":
+        plotly_figure(panel).write_html(path, include_plotlyjs=True, div_id="rs-panel")
+    elif suffix == ".json":
+        text = json.dumps(to_dict(panel), sort_keys=True, indent=1, allow_nan=False)
+        path.write_text(text + "\n", encoding="utf-8")
+    else:
+        raise ValueError(f"{path}: expected a .png, .html or .json file")
     return path
