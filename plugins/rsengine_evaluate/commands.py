@@ -283,7 +283,13 @@ def run_rs_panel(args) -> int:
     if args.session and not args.full:
         config = window_config(config, args.session, args.warmup_days)
     step(f"replaying {name}" + ("" if args.full or not args.session else f" up to {args.session}"))
-    captured = capture(config, progress="off" if args.no_progress else "auto")
+    try:
+        captured = capture(config, progress="off" if args.no_progress else "auto")
+    except ValueError as exc:
+        # the engine refuses a replay whose window holds no data for an instrument
+        if not args.session or "delivers no data" not in str(exc):
+            raise
+        return _no_session(args.session, KeyError(f"no session on {args.session} in the data"))
     try:
         panel = _panel_of(captured, args.session, name)
     except KeyError as exc:
