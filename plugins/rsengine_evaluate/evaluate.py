@@ -10,17 +10,9 @@ import attrs
 import numpy as np
 
 from .baseline import BAND, Draws, correct, forward_tests, group_key, pool_of, trade_tests
+from .baseline import _Bracket as Bracket
 from .result import EquityCurve, Evaluation, Settings, SignalScore, TradeScore
-from .scoring import (
-    HORIZONS,
-    Buckets,
-    Costs,
-    cost_arrays,
-    horizon_label,
-    market_returns,
-    net_result,
-    simulate_brackets,
-)
+from .scoring import HORIZONS, Buckets, Costs, horizon_label, market_returns
 from .scoring import signal_table as make_signal_table
 from .scoring import trade_table as make_trade_table
 from .stats import forward_rows, trade_rows
@@ -120,13 +112,14 @@ def evaluate(capture, options: Options | None = None, config_name: str = "", pro
     )
 
 
-def random_trade_usd(trades, rows, market, returns, costs, n_buckets, u, bucket_of):
-    """Net $ per contract of the matched random trades of ``rows`` (trades of
-    one setup), one row per draw of the uniforms ``u`` (draws, len(rows)):
-    the draws of :func:`.baseline.trade_tests` given the same uniforms."""
+def bracket_trade_usd(trades, rows, market, returns, costs, n_buckets, u, bucket_of):
+    """Net $ per contract of ``rows`` (trades of one setup) as the trade test
+    follows them (:func:`.baseline.trade_tests`): the setup's own entries by
+    their bracket to the session end, (len(rows),), and the matched random
+    entries, one row per draw of the uniforms ``u`` (draws, len(rows)); the
+    test's own draws given its uniforms."""
     close = returns.horizons.index("close")
-    draws = u.shape[0]
-    null = np.empty_like(u)
+    own, null = np.empty(len(rows)), np.empty_like(u)
     for symbol in sorted(set(trades.instrument[rows])):
         cols = np.flatnonzero(trades.instrument[rows] == symbol)
         at = rows[cols]
@@ -134,23 +127,10 @@ def random_trade_usd(trades, rows, market, returns, costs, n_buckets, u, bucket_
         end_of = returns.index[symbol][:, close]
         pool = pool_of(bars.session, bucket_of(bars.minute), end_of >= 0, n_buckets)
         picked = pool.draw(group_key(trades.session[at], trades.bucket[at], n_buckets), u[:, cols])
-        picked = picked.ravel()
-        side = np.tile(trades.side[at], draws)
-        entry = bars.close[picked]
-        stop = np.tile(trades.side[at] * (trades.entry[at] - trades.stop[at]), draws)
-        target = np.tile(trades.side[at] * (trades.target[at] - trades.entry[at]), draws)
-        _, exit_price, _ = simulate_brackets(
-            bars, picked, end_of[picked], side, entry, entry - side * stop, entry + side * target
-        )
-        tick, pv, fee = cost_arrays(trades.instrument[at], trades.traded[at], market, costs)
-        _, usd = net_result(
-            side * (exit_price - entry),
-            np.tile(costs.slippage_ticks * tick, draws),
-            np.tile(pv, draws),
-            np.tile(fee, draws),
-        )
-        null[:, cols] = usd.reshape(draws, len(at))
-    return null
+        bracket = Bracket(trades, at, bars, end_of, market, costs)
+        own[cols] = bracket.usd(trades.entry_bar[at], 1)
+        null[:, cols] = bracket.usd(picked.ravel(), u.shape[0]).reshape(u.shape[0], len(at))
+    return own, null
 
 
 def equity_curves(trades, market, returns, costs, n_buckets, draws: Draws, bucket_of, first=0):
@@ -162,9 +142,9 @@ def equity_curves(trades, market, returns, costs, n_buckets, draws: Draws, bucke
         rows = np.flatnonzero(trades.name == name)
         base_rng, _ = draws.rngs(number)
         u = base_rng.random((draws.draws, len(rows)))
-        null = random_trade_usd(trades, rows, market, returns, costs, n_buckets, u, bucket_of)
+        own, null = bracket_trade_usd(trades, rows, market, returns, costs, n_buckets, u, bucket_of)
         order = np.argsort(trades.entry_ts[rows], kind="stable")
-        rows, null = rows[order], null[:, order]
+        rows, own, null = rows[order], own[order], null[:, order]
         running = np.cumsum(null, axis=1)
         low, high = np.percentile(running, BAND, axis=0)
         usd = trades.net_usd[rows]
@@ -178,6 +158,7 @@ def equity_curves(trades, market, returns, costs, n_buckets, draws: Draws, bucke
                 baseline_mean=tuple(float(x) for x in running.mean(axis=0)),
                 baseline_low=tuple(float(x) for x in low),
                 baseline_high=tuple(float(x) for x in high),
+                bracket_cumulative=tuple(float(x) for x in np.cumsum(own)),
             )
         )
     return tuple(curves)

@@ -155,51 +155,50 @@ def chance_figure(tests, metric: str, title: str, unit: str):
 
 
 def equity_figure(curve, tz):
-    """A setup's running net $ per contract against its baseline's mean and band."""
+    """A setup's running net $ per contract (the engine's exits) against its
+    baseline's mean and band, and its entries followed by their bracket to
+    the session end as the test follows them and the baseline's entries."""
     import plotly.graph_objects as go
 
     x = _local(curve.entry_ts, tz)
+
+    def line(role, y, name, **style):
+        return go.Scatter(x=x, y=list(y), name=name, meta={"role": role}, **style)
+
     band = {"mode": "lines", "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip"}
+    grey = "rgba(150,150,150,0.25)"
     fig = go.Figure(
         [
-            go.Scatter(
-                x=x,
-                y=list(curve.baseline_high),
-                name="baseline 95th percentile",
-                meta={"role": "baseline_high"},
-                **band,
-            ),
-            go.Scatter(
-                x=x,
-                y=list(curve.baseline_low),
-                name="baseline 5th percentile",
-                fill="tonexty",
-                fillcolor="rgba(150,150,150,0.25)",
-                meta={"role": "baseline_low"},
-                **band,
-            ),
-            go.Scatter(
-                x=x,
-                y=list(curve.baseline_mean),
+            line("baseline_high", curve.baseline_high, "baseline 95th percentile", **band),
+            line("baseline_low", curve.baseline_low, "baseline 5th percentile", **band),
+            line(
+                "baseline_mean",
+                curve.baseline_mean,
+                "baseline mean (5-95 % band)",
                 mode="lines",
-                name="baseline mean (5-95 % band)",
                 line={"color": "#888888", "dash": "dash"},
-                meta={"role": "baseline_mean"},
             ),
-            go.Scatter(
-                x=x,
-                y=list(curve.cumulative),
+            line(
+                "bracket",
+                curve.bracket_cumulative,
+                f"{curve.name} entries by their bracket (as tested)",
+                mode="lines",
+                line={"color": "#ff7f0e", "dash": "dot"},
+            ),
+            line(
+                "equity",
+                curve.cumulative,
+                curve.name,
                 mode="lines+markers",
-                name=curve.name,
                 line={"color": "#1f77b4"},
                 marker={"size": 5},
                 customdata=list(curve.net_usd),
                 hovertemplate="%{x}<br>running %{y:.2f} $ "
                 "(this trade %{customdata:.2f} $)<extra></extra>",
-                meta={"role": "equity"},
             ),
         ]
     )
+    fig.data[1].update(fill="tonexty", fillcolor=grey)
     fig.update_layout(
         title=f"{curve.name}: cumulative net $ per contract, trade by trade, "
         "against matched random entries",
@@ -503,7 +502,13 @@ def report_html(evaluation, panel=None, tz: str = "America/New_York") -> str:
         )
     setup_rows = [r for r in e.trades if r.breakdown == "setup"]
     if setup_rows:
-        parts += ["<h2>Trades</h2>", trades_table(setup_rows)]
+        parts += [
+            "<h2>Trades</h2>",
+            '<p class="note">After costs, one contract, the engine\'s exits. In each chart '
+            "the dotted curve follows the same entries by their bracket to the session end, as "
+            "the test against chance and its random entries (the grey band) do.</p>",
+            trades_table(setup_rows),
+        ]
         for curve in e.equity:
             parts.append(_figure_div(equity_figure(curve, tz), f"equity-{slug(curve.name)}"))
             listed = trade_list(curve, e.trade_records, tz)

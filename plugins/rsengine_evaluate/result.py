@@ -147,10 +147,12 @@ class TradeScore:
 @attrs.frozen
 class EquityCurve:
     """One setup's cumulative net $ per contract, trade by trade in entry
-    order, against the same curve of its matched random baseline: the draws
-    of the setup's ``trade_usd`` test, so the last point's mean and band are
-    ``n`` times that test's ``baseline_mean``, ``baseline_low`` and
-    ``baseline_high``."""
+    order (the engine's exits, as the trade tables), against the same curve
+    of its matched random baseline: the draws of the setup's ``trade_usd``
+    test, so the last point's mean and band are ``n`` times that test's
+    ``baseline_mean``, ``baseline_low`` and ``baseline_high``.
+    ``bracket_cumulative`` follows the setup's own entries as the test does
+    (bracket to the session end): its last point is ``n`` times ``observed``."""
 
     name: str
     trade_ids: tuple  # TradeScore ids, in entry order
@@ -160,6 +162,7 @@ class EquityCurve:
     baseline_mean: tuple  # mean over the draws of the random trades' running sum
     baseline_low: tuple  # its 5th percentile, trade by trade
     baseline_high: tuple  # its 95th percentile
+    bracket_cumulative: tuple = ()  # running sum of the entries by their bracket, as the test
 
 
 @attrs.frozen

@@ -184,6 +184,9 @@ def test_each_equity_curve_adds_up_its_trades_against_the_baseline_band(report, 
         assert close(last["baseline_mean"], n * tests[name]["baseline_mean"])
         assert close(last["baseline_low"], n * tests[name]["baseline_low"])
         assert close(last["baseline_high"], n * tests[name]["baseline_high"])
+        # the entries as the test follows them add up to n times its observed mean
+        bracket = trace(figure, "bracket")["y"]
+        assert len(bracket) == n and close(bracket[-1], n * tests[name]["observed"])
 
 
 def test_the_forward_distributions_hold_the_returns_the_table_averages(report, page):
