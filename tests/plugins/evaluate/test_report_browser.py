@@ -67,8 +67,13 @@ def report(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(report):
-    sync_playwright = _browser()
+def launcher():
+    return _browser()
+
+
+@pytest.fixture(scope="module")
+def page(launcher, report):  # the launcher first: no evaluation when there is no browser
+    sync_playwright = launcher
     path, _ = report
     problems = []
     with sync_playwright() as pw:
@@ -126,7 +131,7 @@ def test_the_report_opens_without_errors_or_network(page):
 TEST_COLUMNS = ("name", "metric", "horizon", "n", "sessions", "observed", "ci_low", "ci_high")
 
 
-def test_the_tests_table_and_chart_hold_the_tests_of_the_result(report, page):
+def test_the_tests_table_and_chart_hold_the_tests_of_the_result(page, report):
     _, result = report
     rows = page["tables"]["tests-table"]
     assert len(rows) == len(result["tests"]) == result["trials"]
@@ -158,7 +163,7 @@ def test_the_tests_table_and_chart_hold_the_tests_of_the_result(report, page):
             assert observed["customdata"][k][3] == int(r[3])
 
 
-def test_each_equity_curve_adds_up_its_trades_against_the_baseline_band(report, page):
+def test_each_equity_curve_adds_up_its_trades_against_the_baseline_band(page, report):
     _, result = report
     setups = {r[0]: r for r in page["tables"]["trades-table"]}
     tests = {t["name"]: t for t in result["tests"] if t["metric"] == "trade_usd"}
@@ -189,7 +194,7 @@ def test_each_equity_curve_adds_up_its_trades_against_the_baseline_band(report, 
         assert len(bracket) == n and close(bracket[-1], n * tests[name]["observed"])
 
 
-def test_the_forward_distributions_hold_the_returns_the_table_averages(report, page):
+def test_the_forward_distributions_hold_the_returns_the_table_averages(page, report):
     _, result = report
     checked = 0
     for row in page["tables"]["forward-table"]:
@@ -210,7 +215,7 @@ def test_the_forward_distributions_hold_the_returns_the_table_averages(report, p
         assert int(row[2]) == len(own)
 
 
-def test_the_calendar_counts_each_signal_per_session(report, page):
+def test_the_calendar_counts_each_signal_per_session(page, report):
     _, result = report
     heat = page["figures"]["calendar"]["data"][0]
     rows = {r[0]: r for r in page["tables"]["calendar-table"]}
@@ -223,7 +228,7 @@ def test_the_calendar_counts_each_signal_per_session(report, page):
             assert v == fired[name, day]
 
 
-def test_the_rs_panel_shows_the_busiest_trade_session_with_its_signals(report, page):
+def test_the_rs_panel_shows_the_busiest_trade_session_with_its_signals(page, report):
     _, result = report
     trades = Counter(s["session_date"] for s in result["signals"] if s["kind"] == "setup")
     busiest = min(d for d, v in trades.items() if v == max(trades.values()))
