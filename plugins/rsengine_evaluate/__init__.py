@@ -18,3 +18,6 @@ def rsengine_add_commands(subparsers):
     from .commands import add_commands
 
     add_commands(subparsers)
+    from .calibrate import add_calibrate_command
+
+    add_calibrate_command(subparsers)
