@@ -28,6 +28,11 @@ import pandas as pd
 from . import rs_panel
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
+# the charts of the tests against chance: metric, title, unit, element id
+CHANCE_CHARTS = (
+    ("forward_pct", "Forward returns against chance", "mean signed %", "chance-forward"),
+    ("trade_usd", "Trades against chance", "mean net $ per contract", "chance-trades"),
+)
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1280px; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
@@ -278,80 +283,70 @@ def calendar_figure(signals, sessions):
 # -- tables -------------------------------------------------------------------------------------
 
 
+# table columns: (header, attribute, number format)
+TEST_COLUMNS = (
+    ("signal", "name", None),
+    ("metric", "metric", None),
+    ("horizon", "horizon", None),
+    ("n", "n", None),
+    ("sessions", "sessions", None),
+    ("observed", "observed", "{:.4f}"),
+    ("CI low", "ci_low", "{:.4f}"),
+    ("CI high", "ci_high", "{:.4f}"),
+    ("hit rate", "hit_rate", "{:.3f}"),
+    ("baseline mean", "baseline_mean", "{:.4f}"),
+    ("baseline 5 %", "baseline_low", "{:.4f}"),
+    ("baseline 95 %", "baseline_high", "{:.4f}"),
+    ("percentile", "percentile", "{:.1f}"),
+    ("p", "p_value", "{:.4f}"),
+    ("BH q", "q_value", "{:.4f}"),
+    ("significant", "significant", None),
+)
+TRADE_COLUMNS = (
+    ("setup", "name", None),
+    ("n", "n", None),
+    ("sessions", "sessions", None),
+    ("hit rate", "hit_rate", "{:.3f}"),
+    ("exp. points", "expectancy_points", "{:.2f}"),
+    ("exp. $", "expectancy_usd", "{:.2f}"),
+    ("profit factor", "profit_factor", "{:.2f}"),
+    ("MFE", "mean_mfe_points", "{:.2f}"),
+    ("MAE", "mean_mae_points", "{:.2f}"),
+    ("hold min", "mean_hold_minutes", "{:.1f}"),
+)
+FORWARD_COLUMNS = (
+    ("signal", "name", None),
+    ("horizon", "horizon", None),
+    ("n", "n", None),
+    ("sessions", "sessions", None),
+    ("mean points", "mean_points", "{:.3f}"),
+    ("mean %", "mean_pct", "{:.4f}"),
+    ("mean ATR", "mean_atr", "{:.3f}"),
+    ("n ATR", "n_atr", None),
+    ("hit rate", "hit_rate", "{:.3f}"),
+    ("signed", "signed", None),
+)
+
+
+def records_table(table_id, columns, records, row_class=None) -> str:
+    """One row per record, one cell per ``columns`` entry."""
+    rows = [
+        [
+            _cell(getattr(r, attr)) if fmt is None else _cell(getattr(r, attr), fmt)
+            for _, attr, fmt in columns
+        ]
+        for r in records
+    ]
+    return _table(table_id, [h for h, _, _ in columns], rows, row_class)
+
+
 def tests_table(tests) -> str:
-    header = [
-        "signal",
-        "metric",
-        "horizon",
-        "n",
-        "sessions",
-        "observed",
-        "CI low",
-        "CI high",
-        "hit rate",
-        "baseline mean",
-        "baseline 5 %",
-        "baseline 95 %",
-        "percentile",
-        "p",
-        "BH q",
-        "significant",
-    ]
-    rows = [
-        [
-            _cell(t.name),
-            _cell(t.metric),
-            _cell(t.horizon),
-            _cell(t.n),
-            _cell(t.sessions),
-            _cell(t.observed),
-            _cell(t.ci_low),
-            _cell(t.ci_high),
-            _cell(t.hit_rate, "{:.3f}"),
-            _cell(t.baseline_mean),
-            _cell(t.baseline_low),
-            _cell(t.baseline_high),
-            _cell(t.percentile, "{:.1f}"),
-            _cell(t.p_value, "{:.4f}"),
-            _cell(t.q_value, "{:.4f}"),
-            _cell(t.significant),
-        ]
-        for t in tests
-    ]
-    return _table(
-        "tests-table", header, rows, lambda k: "significant" if tests[k].significant else ""
-    )
+    significant = lambda k: "significant" if tests[k].significant else ""  # noqa: E731
+    return records_table("tests-table", TEST_COLUMNS, tests, significant)
 
 
-def trades_table(rows_) -> str:
-    header = [
-        "setup",
-        "n",
-        "sessions",
-        "hit rate",
-        "exp. points",
-        "exp. $",
-        "profit factor",
-        "MFE",
-        "MAE",
-        "hold min",
-    ]
-    rows = [
-        [
-            _cell(r.name),
-            _cell(r.n),
-            _cell(r.sessions),
-            _cell(r.hit_rate, "{:.3f}"),
-            _cell(r.expectancy_points, "{:.2f}"),
-            _cell(r.expectancy_usd, "{:.2f}"),
-            _cell(r.profit_factor, "{:.2f}"),
-            _cell(r.mean_mfe_points, "{:.2f}"),
-            _cell(r.mean_mae_points, "{:.2f}"),
-            _cell(r.mean_hold_minutes, "{:.1f}"),
-        ]
-        for r in rows_
-    ]
-    return _table("trades-table", header, rows)
+def trades_table(rows) -> str:
+    return records_table("trades-table", TRADE_COLUMNS, rows)
 
 
 def trade_list(curve, records, tz) -> str:
@@ -391,35 +386,8 @@ def trade_list(curve, records, tz) -> str:
 
 
 def forward_table(forward) -> str:
-    header = [
-        "signal",
-        "horizon",
-        "n",
-        "sessions",
-        "mean points",
-        "mean %",
-        "mean ATR",
-        "n ATR",
-        "hit rate",
-        "signed",
-    ]
-    rows = [
-        [
-            _cell(r.name),
-            _cell(r.horizon),
-            _cell(r.n),
-            _cell(r.sessions),
-            _cell(r.mean_points, "{:.3f}"),
-            _cell(r.mean_pct),
-            _cell(r.mean_atr, "{:.3f}"),
-            _cell(r.n_atr),
-            _cell(r.hit_rate, "{:.3f}"),
-            _cell(r.signed),
-        ]
-        for r in forward
-        if r.breakdown == "setup"
-    ]
-    return _table("forward-table", header, rows)
+    rows = [r for r in forward if r.breakdown == "setup"]
+    return records_table("forward-table", FORWARD_COLUMNS, rows)
 
 
 def calendar_table(signals, sessions) -> str:
@@ -482,24 +450,9 @@ def report_html(evaluation, panel=None, tz: str = "America/New_York") -> str:
         "Benjamini-Hochberg. Green rows are significant.</p>",
         tests_table(e.tests),
     ]
-    if any(t.metric == "forward_pct" for t in e.tests):
-        parts.append(
-            _figure_div(
-                chance_figure(
-                    e.tests, "forward_pct", "Forward returns against chance", "mean signed %"
-                ),
-                "chance-forward",
-            )
-        )
-    if any(t.metric == "trade_usd" for t in e.tests):
-        parts.append(
-            _figure_div(
-                chance_figure(
-                    e.tests, "trade_usd", "Trades against chance", "mean net $ per contract"
-                ),
-                "chance-trades",
-            )
-        )
+    for metric, title, unit, div_id in CHANCE_CHARTS:
+        if any(t.metric == metric for t in e.tests):
+            parts.append(_figure_div(chance_figure(e.tests, metric, title, unit), div_id))
     setup_rows = [r for r in e.trades if r.breakdown == "setup"]
     if setup_rows:
         parts += [
