@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,3 +105,14 @@ def test_calibrate_on_the_demo_end_to_end(tmp_path, capsys):
                 == report["thresholds"][f"{setup}.{key}"]
             )
     assert main(["validate", str(top)]) == 0
+
+
+def test_the_shipped_calibrated_config_includes_the_shipped_fragment():
+    configs = Path(__file__).resolve().parents[3] / "configs"
+    fragment = yaml.safe_load((configs / "thresholds-micros.yaml").read_text())
+    config = load_config(configs / "micros-calibrated.yaml")
+    plain = load_config(configs / "evaluate-micros.yaml")
+    for setup, settings in fragment["setups"].items():
+        assert config.setups[setup].settings == {**plain.setups[setup].settings, **settings}
+    assert config.sources == plain.sources
+    assert config.indicators["regime"].settings == {"events": "events-2024-2025.yaml"}
