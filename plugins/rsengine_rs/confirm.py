@@ -25,6 +25,8 @@ import math
 
 import numpy as np
 
+from rsengine.core import true_range_means
+
 from .settings import symbol_of_root
 from .sizing import Check, Stack, stack
 
@@ -102,8 +104,11 @@ class TrueRangeATR:
 
     def __init__(self, bars: int = 14):
         self.bars = bars
-        self.history: dict[int, np.ndarray] = {}
-        self.prev_close: dict[int, float] = {}
+        # per column of the batches: its last ``bars - 1`` true ranges (the first
+        # ``_lengths`` of its row) and its last close (NaN: none yet)
+        self._history = np.zeros((0, max(bars - 1, 0)))
+        self._lengths = np.zeros(0, np.int64)
+        self._prev = np.zeros(0)
         self._batch, self._done = None, {}
 
     def column(self, batch, col: int) -> np.ndarray:
@@ -127,94 +132,30 @@ class TrueRangeATR:
         return {int(c): done[int(c)] for c in cols}
 
     def _columns(self, batch, cols: list, rows=None) -> dict:
-        """``_column`` for several columns at once, with the same sums in the
-        same order (so the same numbers to the bit)."""
-        n, g, k = len(batch), len(cols), self.bars
-        if not n:
-            return {c: np.full(0, math.nan) for c in cols}
-        if rows is not None and rows.group == cols:
-            present = rows["present"].T
+        """``_column`` for several columns at once (the core's
+        ``true_range_means``, compiled where built)."""
+        if rows is not None and rows.group == cols:  # (member, row) already
+            arrays = (rows["high"], rows["low"], rows["close"], rows["present"])
         else:
-            present = np.asarray(batch.present[:, cols], bool)
-        h = max(k - 1, 0)
-        histories = [self.history.get(c) for c in cols]
-        if present.all() and all(old is not None and len(old) == h for old in histories):
-            if rows is not None and rows.group == cols:
-                hi, lo, close = rows["high"], rows["low"], rows["close"]
-            else:
-                hi, lo, close = (x.T[cols] for x in (batch.high, batch.low, batch.close))
-            return self._full_columns(cols, hi, lo, close, histories)
-        hi, lo, close = batch.high[:, cols], batch.low[:, cols], batch.close[:, cols]
-        at = np.arange(g)
-        last = np.maximum.accumulate(np.where(present, np.arange(n)[:, None], -1), axis=0)
-        before = np.vstack([np.full((1, g), -1), last[:-1]])  # the present row before
-        carry = np.array([self.prev_close.get(c, math.nan) for c in cols], float)
-        prev = np.where(before >= 0, close[np.maximum(before, 0), at], carry)
-        with np.errstate(invalid="ignore"):
-            tr = np.where(np.isnan(prev), hi - lo, np.maximum(hi, prev) - np.minimum(lo, prev))
-        # each column's history, then its present rows' true ranges, packed to the top
-        history = np.zeros((h, g))
-        valid = np.vstack([np.zeros((h, g), bool), present])
-        lengths = np.zeros(g, np.int64)
-        for j, c in enumerate(cols):
-            old = self.history.get(c)
-            if old is not None and len(old):
-                history[: len(old), j] = old
-                valid[: len(old), j] = True
-                lengths[j] = len(old)
-        values = np.where(valid, np.vstack([history, tr]), 0.0)
-        order = np.argsort(~valid, axis=0, kind="stable")
-        seen = np.take_along_axis(values, order, axis=0)
-        sums = np.vstack([np.zeros((1, g)), np.cumsum(seen, axis=0)])
-        mean = np.full(seen.shape, math.nan)
-        mean[k - 1 :] = (sums[k:] - sums[:-k]) / k
-        entry = lengths + np.cumsum(present, axis=0) - 1  # the row's place in ``seen``
-        out = np.where(present, np.take_along_axis(mean, np.maximum(entry, 0), axis=0), math.nan)
-        totals = lengths + present.sum(axis=0)
-        result = {}
-        for j, c in enumerate(cols):
-            total = int(totals[j])
-            self.history[c] = seen[max(total - h, 0) : total, j].copy() if h else np.empty(0)
-            if last[-1, j] >= 0:
-                self.prev_close[c] = float(close[last[-1, j], j])
-            result[c] = np.ascontiguousarray(out[:, j])
-        return result
+            arrays = tuple(np.asarray(x)[:, cols].T for x in
+                           (batch.high, batch.low, batch.close, batch.present))  # fmt: skip
+        self._grow(len(batch.symbols))
+        at = np.asarray(cols)
+        means, history, lengths, prev = true_range_means(
+            *arrays, self._history[at], self._lengths[at], self._prev[at], self.bars
+        )
+        self._history[at], self._lengths[at], self._prev[at] = history, lengths, prev
+        return dict(zip(cols, means, strict=True))
 
-    def _full_columns(self, cols: list, hi, lo, close, histories: list) -> dict:
-        """``_columns`` when every column has a bar on every row and a whole
-        history: nothing to pack, the same sums in the same order (worked out
-        one column a row: numpy is quick along a row, slow across a few
-        columns)."""
-        k, h = self.bars, len(histories[0])
-        carry = np.array([[self.prev_close.get(c, math.nan)] for c in cols], float)
-        prev = np.concatenate([carry, close[:, :-1]], axis=1)
-        with np.errstate(invalid="ignore"):
-            tr = np.where(np.isnan(prev), hi - lo, np.maximum(hi, prev) - np.minimum(lo, prev))
-        seen = np.concatenate([np.array(histories, float).reshape(len(cols), h), tr], axis=1)
-        sums = np.concatenate([np.zeros((len(cols), 1)), np.cumsum(seen, axis=1)], axis=1)
-        mean = (sums[:, k:] - sums[:, :-k]) / k  # the batch's rows: ``h`` = ``k - 1`` before them
-        last = seen[:, seen.shape[1] - h :].copy()
-        for j, c in enumerate(cols):
-            self.history[c] = last[j]
-            self.prev_close[c] = float(close[j, -1])
-        return dict(zip(cols, mean, strict=True))
+    def _grow(self, k: int) -> None:
+        extra = k - len(self._prev)
+        if extra > 0:
+            self._history = np.vstack([self._history, np.zeros((extra, self._history.shape[1]))])
+            self._lengths = np.concatenate([self._lengths, np.zeros(extra, np.int64)])
+            self._prev = np.concatenate([self._prev, np.full(extra, math.nan)])
 
     def _column(self, batch, col: int) -> np.ndarray:
-        present = np.asarray(batch.present[:, col], bool)
-        hi, lo, close = batch.high[present, col], batch.low[present, col], batch.close[present, col]
-        prev = np.concatenate([[self.prev_close.get(col, math.nan)], close[:-1]])
-        tr = np.where(np.isnan(prev), hi - lo, np.maximum(hi, prev) - np.minimum(lo, prev))
-        seen = np.concatenate([self.history.get(col, np.empty(0)), tr])
-        sums = np.concatenate([[0.0], np.cumsum(seen)])
-        mean = np.full(len(seen), math.nan)
-        k = self.bars
-        mean[k - 1 :] = (sums[k:] - sums[:-k]) / k
-        out = np.full(len(batch), math.nan)
-        out[present] = mean[len(seen) - len(tr) :]
-        self.history[col] = seen[-(k - 1) :] if k > 1 else np.empty(0)
-        if len(close):
-            self.prev_close[col] = float(close[-1])
-        return out
+        return self._columns(batch, [col])[col]
 
 
 class Internals:

@@ -1,5 +1,5 @@
-"""The core: bar aggregator, bar combiner, ring buffers, rolling statistics and
-the slice assembler.
+"""The core: bar aggregator, bar combiner, ring buffers, rolling statistics,
+the batch mean true range and the slice assembler.
 
 A compiled (Cython) implementation is used when it is importable. Setting
 ``RSENGINE_NO_EXTENSIONS=1`` selects the pure-Python twin instead, which is the
@@ -25,9 +25,9 @@ if _flag("RSENGINE_NO_EXTENSIONS"):
     _compiled = None
 else:
     try:
-        from . import _aggregate, _ring, _slices
+        from . import _aggregate, _ring, _slices, _true_range
 
-        _compiled = (_aggregate, _ring, _slices)
+        _compiled = (_aggregate, _ring, _slices, _true_range)
     except ImportError as exc:
         if _flag("RSENGINE_REQUIRE_EXTENSIONS"):
             raise ImportError(
@@ -41,12 +41,14 @@ if _compiled is not None:
     from ._aggregate import BarAggregator
     from ._ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from ._slices import SliceAssembler
+    from ._true_range import true_range_means
 
     USING_EXTENSION = True
 else:
     from .pure.aggregate import BarAggregator
     from .pure.ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from .pure.slices import SliceAssembler
+    from .pure.true_range import true_range_means
 
     USING_EXTENSION = False
 
@@ -66,4 +68,5 @@ __all__ = [
     "SliceAssembler",
     "SliceBatch",
     "WilderAverage",
+    "true_range_means",
 ]
