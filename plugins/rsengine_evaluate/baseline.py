@@ -203,7 +203,7 @@ def trade_tests(trades, market, returns, costs, n_buckets, draws: Draws, bucket_
             end_of = returns.index[symbol][:, close]
             pool = pool_of(bars.session, bucket_of(bars.minute), end_of >= 0, n_buckets)
             key = group_key(trades.session[at], trades.bucket[at], n_buckets)
-            bracket = _Bracket(trades, at, bars, end_of, market, costs)
+            bracket = Bracket(trades, at, bars, end_of, market, costs)
             values[cols] = bracket.usd(trades.entry_bar[at], 1)
             picked = pool.draw(key, u[:, cols]).ravel()
             null[:, cols] = bracket.usd(picked, draws.draws).reshape(draws.draws, len(at))
@@ -225,7 +225,7 @@ def trade_tests(trades, market, returns, costs, n_buckets, draws: Draws, bucket_
     return tests
 
 
-class _Bracket:
+class Bracket:
     """The trades ``at`` (one instrument) as brackets: entry at a bar's close,
     their stop and target distances, to stop, target or the session end
     (the bar ``end_of``), net $ per contract after the costs."""

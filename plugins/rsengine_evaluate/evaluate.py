@@ -9,8 +9,7 @@ from collections import Counter
 import attrs
 import numpy as np
 
-from .baseline import BAND, Draws, correct, forward_tests, group_key, pool_of, trade_tests
-from .baseline import _Bracket as Bracket
+from .baseline import BAND, Bracket, Draws, correct, forward_tests, group_key, pool_of, trade_tests
 from .result import EquityCurve, Evaluation, Settings, SignalScore, TradeScore
 from .scoring import HORIZONS, Buckets, Costs, horizon_label, market_returns
 from .scoring import signal_table as make_signal_table
