@@ -127,7 +127,7 @@ def add_rs_panel(subparsers) -> None:
         "rs-panel",
         help="draw the RS panel of one session (PNG, or HTML by the file's suffix)",
         description="Replay CONFIG around one session (its outputs left out) and draw the RS "
-        "panel: every instrument's RS%% from its prior close, the signals, the regime and "
+        "panel: every instrument's RS% from its prior close, the signals, the regime and "
         "$TICK (docs/evaluation.md#the-rs-panel).",
     )
     _add_config_arguments(p)
