@@ -68,14 +68,14 @@ def test_walk_forward_on_a_hand_made_case():
 
 def test_calibrate_on_the_demo_end_to_end(tmp_path, capsys):
     out = tmp_path / "demo-thresholds.yaml"
-    argv = ["calibrate", "--min-train", "30", "--refit", "30", "--draws", "50", "--jobs", "2"]
+    argv = ["calibrate", "--min-train", "20", "--refit", "20", "--draws", "50", "--jobs", "2"]
     argv += ["--resamples", "50", "--no-progress", "--log-level", "error", "--out", str(out)]
-    argv += ["--set", "sources.sim.trades_per_minute=20"]  # a fifth of the trades: faster
+    argv += ["--set", "sources.sim.warmup=4"]  # 25 sessions: 4 quiet ones, then the scenarios
     assert main(argv) == 0
     printed = capsys.readouterr().out
     report = json.loads((tmp_path / "demo-thresholds.calibration.json").read_text())
     assert report["config"] == "<built-in demo.yaml>"
-    assert [b["n_train"] for b in report["blocks"]] == [0, 30]  # 35 sessions
+    assert [b["n_train"] for b in report["blocks"]] == [0, 20]
     assert report["oos_first"] == report["blocks"][1]["first"]
     assert report["oos_sessions"] == 5
     runs = {(f["signal"], f["run"]) for f in report["figures"]}
