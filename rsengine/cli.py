@@ -16,6 +16,21 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
+def add_config_arguments(p) -> None:
+    """A command's ``CONFIG`` (default: the built-in demo) and its repeatable
+    ``--set KEY.PATH=VALUE`` overrides (``args.overrides``); plugins' commands
+    take them the same way."""
+    p.add_argument("config", nargs="?", help="YAML config file (default: the built-in demo)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override one config value (repeatable)",
+    )
+
+
 def build_parser(pm=None) -> argparse.ArgumentParser:
     """The parser with the built-in commands and those plugins add
     (``rsengine_add_commands``; ``pm`` default: the installed plugins)."""
@@ -32,15 +47,7 @@ def build_parser(pm=None) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, parents=[common])
 
     def with_config(p):
-        p.add_argument("config", nargs="?", help="YAML config file (default: the built-in demo)")
-        p.add_argument(
-            "--set",
-            dest="overrides",
-            action="append",
-            default=[],
-            metavar="KEY.PATH=VALUE",
-            help="override one config value (repeatable)",
-        )
+        add_config_arguments(p)
         return p
 
     run = with_config(command("run", "run a config: replay, paced replay or live"))

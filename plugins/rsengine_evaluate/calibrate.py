@@ -28,7 +28,7 @@ import attrs
 import numpy as np
 import yaml
 
-from rsengine.cli import EXIT_OK, EXIT_USAGE
+from rsengine.cli import EXIT_OK, EXIT_USAGE, add_config_arguments
 
 from .calibrate_fit import KEYS, Plan, fit, gate_open, walk_forward
 from .calibrate_measures import SIGNALS, MeasureOutput, session_measures
@@ -467,7 +467,7 @@ def add_calibrate_command(subparsers) -> None:
         "gate opens on a chosen share of sessions, walk-forward, and compare the figures in "
         "and out of sample (docs/evaluation.md#calibration).",
     )
-    p.add_argument("config", nargs="?", help="YAML config file (default: the built-in demo)")
+    add_config_arguments(p)
     p.add_argument(
         "--share",
         dest="shares",
@@ -479,14 +479,6 @@ def add_calibrate_command(subparsers) -> None:
         "NAME=S for one setting or signal (repeatable)",
     )
     p.add_argument("--out", default=DEFAULT_OUT, help=f"the fragment (default {DEFAULT_OUT})")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="override one config value (repeatable)",
-    )
     p.add_argument(
         "--window",
         type=_window_arg,

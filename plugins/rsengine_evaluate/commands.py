@@ -12,7 +12,7 @@ from pathlib import Path
 
 import attrs
 
-from rsengine.cli import EXIT_OK, EXIT_USAGE
+from rsengine.cli import EXIT_OK, EXIT_USAGE, add_config_arguments
 
 DEFAULT_OUT = "rsengine-out/evaluate"
 REPORT_NAME = "report.html"
@@ -52,18 +52,6 @@ def _session_date(text: str) -> str:
         ) from None
 
 
-def _add_config_arguments(p) -> None:
-    p.add_argument("config", nargs="?", help="YAML config file (default: the built-in demo)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="override one config value (repeatable)",
-    )
-
-
 def _add_session_argument(p, what: str) -> None:
     p.add_argument(
         "--session",
@@ -86,7 +74,7 @@ def add_evaluate(subparsers) -> None:
         description="Replay CONFIG (its outputs left out), score every signal and trade, "
         "and compare each signal name with matched random entries (docs/evaluation.md).",
     )
-    _add_config_arguments(p)
+    add_config_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--draws", type=_at_least_one, default=1000, help="baseline draws (default 1000)"
@@ -130,7 +118,7 @@ def add_rs_panel(subparsers) -> None:
         "panel: every instrument's RS% from its prior close, the signals, the regime and "
         "$TICK (docs/evaluation.md#the-rs-panel).",
     )
-    _add_config_arguments(p)
+    add_config_arguments(p)
     _add_session_argument(p, "the session to draw")
     p.add_argument(
         "--out",
