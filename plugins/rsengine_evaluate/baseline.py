@@ -177,48 +177,74 @@ def forward_tests(table, market, returns, n_buckets, draws: Draws, bucket_of, fi
     return tests
 
 
-def trade_tests(trades, market, returns, costs, n_buckets, draws: Draws, bucket_of, first=0):
-    """For each setup: mean net $ per contract against random entries matched
-    like the forward baseline, each with its trade's stop and target
-    distances, followed to stop, target or session end, after the same costs.
+@attrs.frozen(eq=False)
+class TradeDraws:
+    """One setup's trades followed by their brackets, and its matched random
+    entries: ``own`` (len(rows),) and ``null`` (draws, len(rows)) net $ per
+    contract; ``number`` seeds its generators (:meth:`Draws.rngs`)."""
 
-    Like for like: the observed figure is the setup's own entries followed the
-    same way (its bracket to the session end), not the engine's exits, which
-    also hold the setup's own exit rules a random entry has none of. The trade
-    tables keep the engine's exits."""
-    tests = []
+    name: str
+    number: int
+    rows: np.ndarray
+    own: np.ndarray
+    null: np.ndarray
+
+
+def trade_draws(trades, market, returns, costs, n_buckets, draws: Draws, bucket_of, first=0):
+    """For each setup (sorted by name, numbered from ``first``): its entries
+    followed by their brackets to stop, target or session end, and as many
+    random entries per trade as ``draws``, matched like the forward baseline
+    (session and time-of-day bucket, same side), each with its trade's stop
+    and target distances and the same costs."""
+    out = []
     close = returns.horizons.index("close")
-    number = first
-    for name in sorted(set(trades.name)):
+    for number, name in enumerate(sorted(set(trades.name)), start=first):
         rows = np.flatnonzero(trades.name == name)
-        base_rng, boot_rng = draws.rngs(number)
-        number += 1
+        base_rng, _ = draws.rngs(number)
         u = base_rng.random((draws.draws, len(rows)))
-        null = np.empty_like(u)
-        values = np.empty(len(rows))
+        own, null = np.empty(len(rows)), np.empty_like(u)
         for symbol in sorted(set(trades.instrument[rows])):
-            at = rows[trades.instrument[rows] == symbol]
             cols = np.flatnonzero(trades.instrument[rows] == symbol)
+            at = rows[cols]
             bars = market.bars[symbol]
             end_of = returns.index[symbol][:, close]
             pool = pool_of(bars.session, bucket_of(bars.minute), end_of >= 0, n_buckets)
             key = group_key(trades.session[at], trades.bucket[at], n_buckets)
             bracket = Bracket(trades, at, bars, end_of, market, costs)
-            values[cols] = bracket.usd(trades.entry_bar[at], 1)
+            own[cols] = bracket.usd(trades.entry_bar[at], 1)
             picked = pool.draw(key, u[:, cols]).ravel()
             null[:, cols] = bracket.usd(picked, draws.draws).reshape(draws.draws, len(at))
+        out.append(TradeDraws(str(name), number, rows, own, null))
+    return out
+
+
+def trade_tests(trades, market, returns, costs, n_buckets, draws: Draws, bucket_of, first=0,
+                drawn=None):  # fmt: skip
+    """For each setup: mean net $ per contract against its random entries
+    (:func:`trade_draws`, or ``drawn`` when already worked out).
+
+    Like for like: the observed figure is the setup's own entries followed the
+    same way (its bracket to the session end), not the engine's exits, which
+    also hold the setup's own exit rules a random entry has none of. The trade
+    tables keep the engine's exits."""
+    if drawn is None:
+        drawn = trade_draws(trades, market, returns, costs, n_buckets, draws, bucket_of, first)
+    tests = []
+    for d in drawn:
+        _, boot_rng = draws.rngs(d.number)
+        session = trades.session[d.rows]
         boot = session_bootstrap(
-            values, values > 0, trades.session[rows], draws.resamples, boot_rng, draws.confidence
+            d.own, d.own > 0, session, draws.resamples, boot_rng, draws.confidence
         )
         tests.append(
             _test(
-                name,
+                d.name,
                 "trade_usd",
                 "",
-                values,
-                trades.session[rows],
-                null.mean(axis=1),
-                (null > 0).mean(axis=1),
+                d.own,
+                session,
+                d.null.mean(axis=1),
+                (d.null > 0).mean(axis=1),
                 boot,
             )
         )

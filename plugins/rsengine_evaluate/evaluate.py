@@ -9,7 +9,7 @@ from collections import Counter
 import attrs
 import numpy as np
 
-from .baseline import BAND, Bracket, Draws, correct, forward_tests, group_key, pool_of, trade_tests
+from .baseline import BAND, Draws, correct, forward_tests, trade_draws, trade_tests
 from .result import EquityCurve, Evaluation, Settings, SignalScore, TradeScore
 from .scoring import HORIZONS, Buckets, Costs, horizon_label, market_returns
 from .scoring import signal_table as make_signal_table
@@ -72,10 +72,10 @@ def evaluate(capture, options: Options | None = None, config_name: str = "", pro
     tests = forward_tests(table, market, returns, n_buckets, draws, options.buckets.of)
     # the equity curves' baselines come from the trade tests' own seeded draws
     trade_args = (trades, market, returns, options.costs, n_buckets, draws, options.buckets.of)
-    first_trade_test = len(tests)
-    tests += trade_tests(*trade_args, first=first_trade_test)
+    drawn = trade_draws(*trade_args, first=len(tests))
+    tests += trade_tests(*trade_args, drawn=drawn)
     say("equity curves")
-    equity = equity_curves(*trade_args, first=first_trade_test)
+    equity = equity_curves(trades, drawn)
     tests = correct(tests, options.alpha)
 
     sessions = market.sessions
@@ -111,45 +111,19 @@ def evaluate(capture, options: Options | None = None, config_name: str = "", pro
     )
 
 
-def bracket_trade_usd(trades, rows, market, returns, costs, n_buckets, u, bucket_of):
-    """Net $ per contract of ``rows`` (trades of one setup) as the trade test
-    follows them (:func:`.baseline.trade_tests`): the setup's own entries by
-    their bracket to the session end, (len(rows),), and the matched random
-    entries, one row per draw of the uniforms ``u`` (draws, len(rows)); the
-    test's own draws given its uniforms."""
-    close = returns.horizons.index("close")
-    own, null = np.empty(len(rows)), np.empty_like(u)
-    for symbol in sorted(set(trades.instrument[rows])):
-        cols = np.flatnonzero(trades.instrument[rows] == symbol)
-        at = rows[cols]
-        bars = market.bars[symbol]
-        end_of = returns.index[symbol][:, close]
-        pool = pool_of(bars.session, bucket_of(bars.minute), end_of >= 0, n_buckets)
-        picked = pool.draw(group_key(trades.session[at], trades.bucket[at], n_buckets), u[:, cols])
-        bracket = Bracket(trades, at, bars, end_of, market, costs)
-        own[cols] = bracket.usd(trades.entry_bar[at], 1)
-        null[:, cols] = bracket.usd(picked.ravel(), u.shape[0]).reshape(u.shape[0], len(at))
-    return own, null
-
-
-def equity_curves(trades, market, returns, costs, n_buckets, draws: Draws, bucket_of, first=0):
-    """One :class:`EquityCurve` per setup (sorted by name, the order of the
-    trade tests numbered from ``first``), its baseline from the same seeded
-    draws as the setup's test."""
+def equity_curves(trades, drawn) -> tuple:
+    """One :class:`EquityCurve` per setup, its baseline band from the setup's
+    trade test's own draws (:func:`.baseline.trade_draws`)."""
     curves = []
-    for number, name in enumerate(sorted(set(trades.name)), start=first):
-        rows = np.flatnonzero(trades.name == name)
-        base_rng, _ = draws.rngs(number)
-        u = base_rng.random((draws.draws, len(rows)))
-        own, null = bracket_trade_usd(trades, rows, market, returns, costs, n_buckets, u, bucket_of)
-        order = np.argsort(trades.entry_ts[rows], kind="stable")
-        rows, own, null = rows[order], own[order], null[:, order]
+    for d in drawn:
+        order = np.argsort(trades.entry_ts[d.rows], kind="stable")
+        rows, own, null = d.rows[order], d.own[order], d.null[:, order]
         running = np.cumsum(null, axis=1)
         low, high = np.percentile(running, BAND, axis=0)
         usd = trades.net_usd[rows]
         curves.append(
             EquityCurve(
-                name=str(name),
+                name=d.name,
                 trade_ids=tuple(trades.signals[k].id for k in rows),
                 entry_ts=tuple(int(x) for x in trades.entry_ts[rows]),
                 net_usd=tuple(float(x) for x in usd),
