@@ -52,14 +52,13 @@ def at_bar_before(x: np.ndarray, present: np.ndarray, carried: np.ndarray):
     (NYSE :30) fills a slice of its own between two futures bars, and a turn
     between those bars must still count.
     """
+    if not len(x):
+        return np.empty(present.shape), carried
     rows = np.arange(len(x))[:, None]
     last = np.maximum.accumulate(np.where(present, rows, -1), axis=0)
     before = np.vstack([np.full((1, present.shape[1]), -1), last[:-1]])
-    at = np.maximum(before, 0)
-    out = np.where(before >= 0, x[at] if len(x) else before, carried)
-    if len(x):
-        carried = np.where(last[-1] >= 0, x[np.maximum(last[-1], 0)], carried)
-    return out, carried
+    out = np.where(before >= 0, x[np.maximum(before, 0)], carried)
+    return out, np.where(last[-1] >= 0, x[np.maximum(last[-1], 0)], carried)
 
 
 def lagged_change(values: np.ndarray, present: np.ndarray, history: np.ndarray, lag: int):

@@ -22,7 +22,7 @@ SIGNALS = 25  # per seed
 
 @pytest.fixture(scope="module")
 def demo():
-    configure_logging("error")  # onto this stderr: an earlier CLI test may have closed its own
+    configure_logging("error")  # the replays quiet (tests/conftest.py restores logging after)
     captured = capture(load_config(None))
     return captured, market_returns(captured.market)
 

@@ -165,7 +165,7 @@ class Memory:
 
 
 def run(data):
-    configure_logging("error")  # onto this stderr: an earlier CLI test may have closed its own
+    configure_logging("error")  # the replays quiet (tests/conftest.py restores logging after)
     tree = load_config(str(CONFIG), env={"RSENGINE_DATA_DIR": "/nonexistent"})
     config = Config.from_dict(
         {
