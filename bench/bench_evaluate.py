@@ -17,25 +17,16 @@ unit, baseline, ratio)`` (bench/run.py's), or prints one JSON line.
 from __future__ import annotations
 
 import argparse
-import json
-import time
 from pathlib import Path
 
+try:
+    from run import best_of
+    from run import emit as run_emit
+except ImportError:  # imported from elsewhere: bench/ not on the path
+    from bench.run import best_of
+    from bench.run import emit as run_emit
+
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "evaluate-micros.yaml"
-
-
-def _print(name, value, unit, baseline, ratio):
-    line = {"name": name, "value": round(value, 3), "unit": unit, "baseline": round(baseline, 3)}
-    print(json.dumps({**line, "ratio": round(ratio, 3)}), flush=True)
-
-
-def _best(repeats, fn) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def bench_evaluate(quick: bool, emit=None, draws: int = 1000, resamples: int = 1000) -> dict:
@@ -55,11 +46,11 @@ def bench_evaluate(quick: bool, emit=None, draws: int = 1000, resamples: int = 1
     def full():
         evaluate(capture(config), options)
 
-    t_replay = _best(repeats, replay)
-    t_eval = _best(repeats, full)
-    what = "the demo" if quick else "603 sessions of real micros, context + 3 trade setups"
+    t_replay, _ = best_of(repeats, replay)
+    t_eval, _ = best_of(repeats, full)
+    what = "the demo" if quick else "614 session dates of real micros, context + 3 trade setups"
     unit = f"s ({what}; {draws:,} draws, {resamples:,} resamples)"
-    (emit or _print)("evaluate_vs_replay", t_eval, unit, t_replay, t_eval / t_replay)
+    (emit or run_emit)("evaluate_vs_replay", t_eval, unit, t_replay, t_eval / t_replay)
     return {"replay_s": t_replay, "evaluate_s": t_eval}
 
 
