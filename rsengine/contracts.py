@@ -393,6 +393,7 @@ def month_code(month: int) -> str:
         raise ValueError(f"month must be 1 to 12, got {month!r}") from None
 
 
+@functools.lru_cache(maxsize=1024)  # asked for every trade signal
 def ninjatrader_name(root: str, year: int, month: int) -> str:
     """NinjaTrader's instrument name: ``("ES", 2025, 12)`` -> ``"ES 12-25"``."""
     s = _future_spec(root)

@@ -44,6 +44,8 @@ import math
 
 import numpy as np
 
+from rsengine.core import empty_floor_carry, empty_sum_carry, floor_holds, window_sums
+
 from .confirm import build_stack, lagged_changes
 from .desk import Candidate
 from .settings import count_setting
@@ -52,7 +54,6 @@ from .trades import EPS, TradeSetup, on_tick, stop_within_atr
 
 SIDES = (("long", 1), ("short", -1))
 SIGN_AXIS = np.array([[[1.0]], [[-1.0]]])  # the sides' signs, on axis 0 of (side, member, row)
-PACKED = ("low", "-high", "lead", "-lead", "volume")  # a member's RTH bar, as kept
 
 
 def others_mean(rs: np.ndarray) -> np.ndarray:
@@ -98,8 +99,7 @@ class LaggardCatchUp(TradeSetup):
         self.reverse = self.positive("reverse")
         self.widen = self.positive("widen")
         self._session = None
-        self._rth = None  # (bar, PACKED, member): the session's RTH bars so far
-        self._rth_len = np.zeros(0, np.int64)  # each member's RTH bars so far
+        self._floors = self._sums = None  # floor_holds' and window_sums' carries
         self._others_history: list = []  # per member: lagged_change history of the others' mean
         self._others_batch = None  # the batch ``_others`` is for
 
@@ -108,8 +108,9 @@ class LaggardCatchUp(TradeSetup):
     def prepare(self, batch, state) -> None:
         group = list(state.group)
         if self._session is not state.session:
-            self._session, self._rth = state.session, None
-            self._rth_len = np.zeros(len(group), np.int64)
+            self._session = state.session
+            self._floors = empty_floor_carry(4 * len(group), self.support_bars)
+            self._sums = empty_sum_carry(len(group), self.support_bars)
             self._others_history = [np.empty(0)] * len(group)
         rows = self.member_rows
         self._atr = self.atr.columns(batch, group, rows)
@@ -123,60 +124,24 @@ class LaggardCatchUp(TradeSetup):
         ts, session = batch.ts_close, state.session
         in_rth = (ts > session.rth_open_ns) & (ts <= session.rth_close_ns)
         self._present, self._lead = rows["present"], rows["lead"]
-        self._seen_rth = rth = in_rth & self._present
-        self._rth_start = start = self._rth_len
-        self._rth_len = start + rth.sum(axis=1)
-        self._aligned = bool((rth == rth[:1]).all() and (start == start[:1]).all())
-        self._accumulate(rows)
+        self._follow_signs(rows, in_rth & self._present)
 
-    def _accumulate(self, rows) -> None:
-        """Add this batch's RTH bars of each member to the session's
-        (``self._rth``: ``PACKED``, member, bar), each member's packed to the
-        start (NaN after)."""
-        rth, old = self._seen_rth, self._rth
+    def _follow_signs(self, rows, rth: np.ndarray) -> None:
+        """Carry the session's RTH bars of each member into this batch's signs
+        (every batch, so the session's floors and volumes stay whole): per
+        side (bottoming, topping), member and row, support holding (none of
+        the last ``support_bars`` RTH bars made a new session low (high) or
+        a new session extreme of the lag) and the session low (high) so far;
+        per member and row, the volume of the last ``support_bars`` RTH bars
+        and of the ones before them. NaN (False) off a member's RTH bars."""
+        k, g = self.support_bars, len(rth)
         lead = self._lead
-        now = np.stack([rows["low"], -rows["high"], lead, -lead, rows["volume"]])
-        if self._aligned:  # every member has its bars on the same rows
-            on = rth[0] if len(rth) else np.zeros(rth.shape[1], bool)
-            self._rth = now[:, :, on] if old is None else np.concatenate([old, now[:, :, on]], 2)
-            return
-        packed = np.full((*now.shape[:2], int(self._rth_len.max())), math.nan)
-        for k in range(len(rth)):
-            first, end = int(self._rth_start[k]), int(self._rth_len[k])
-            if old is not None:
-                packed[:, k, :first] = old[:, k, :first]
-            packed[:, k, first:end] = now[:, k, rth[k]]
-        self._rth = packed
-
-    def _on_rows(self, values: np.ndarray) -> np.ndarray:
-        """Per row of this batch: ``values`` (what, member, bar; packed like
-        the session's RTH bars) at each member's bar, NaN where it has none."""
-        rth = self._seen_rth
-        n = rth.shape[1]
-        if self._aligned:
-            out = np.full((*values.shape[:2], n), math.nan)
-            if values.shape[2]:
-                out[:, :, rth[0]] = values[:, :, int(self._rth_start[0]) :]
-            return out
-        if not values.shape[2]:
-            return np.full((*values.shape[:2], n), math.nan)
-        at = np.maximum(self._rth_start[:, None] + np.cumsum(rth, axis=1) - 1, 0)  # its place
-        taken = np.take_along_axis(values, np.broadcast_to(at, (len(values), *at.shape)), 2)
-        return np.where(rth, taken, math.nan)
-
-    def _signs(self) -> tuple:
-        """Per side (bottoming, topping), member and row of this batch: support
-        holding (none of the last ``support_bars`` RTH bars made a new session
-        low (high) or a new session extreme of the lag) and the session low
-        (high) so far; per member and row: the volume of the last
-        ``support_bars`` RTH bars and of the ones before them."""
-        k = self.support_bars
-        held, so_far = _no_new_extreme(self._rth[:4], k)
-        support = held[:2] & held[2:]
-        extreme = so_far[:2] * SIGN_AXIS  # back to prices
-        recent, before = _window_volumes(self._rth[4], k)
-        rows = self._on_rows(np.concatenate([support, extreme, recent[None], before[None]]))
-        return rows[:2] == 1, rows[2:4], rows[4], rows[5]
+        series = np.concatenate([rows["low"], lead, -rows["high"], -lead])  # long's, short's
+        floor, held, self._floors = floor_holds(series, np.tile(rth, (4, 1)), self._floors, k)
+        held = held.reshape(2, 2, g, -1)  # (side, price or lag, member, row)
+        self._support = held[:, 0] & held[:, 1]
+        self._extreme = floor.reshape(2, 2, g, -1)[:, 0] * SIGN_AXIS  # back to prices
+        self._recent, self._before, self._sums = window_sums(rows["volume"], rth, self._sums, k)
 
     # -- entries -----------------------------------------------------------------------
 
@@ -193,7 +158,8 @@ class LaggardCatchUp(TradeSetup):
         mask &= (self._group_change * s > EPS) & (others * s > EPS)
         if not mask.any():
             return []
-        support, extreme, recent, before = self._signs()  # only when one may enter
+        support, extreme = self._support, self._extreme
+        recent, before = self._recent, self._before
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(before > 0, recent / before, math.nan)
         volume = recent > self.volume_ratio * before  # NaN: not shown
@@ -298,33 +264,6 @@ class LaggardCatchUp(TradeSetup):
 
 def _members(state, members: list) -> np.ndarray:
     return np.asarray(state.values["rs_pct"], float)[:, members]
-
-
-def _no_new_extreme(lows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per bar of a session's ``lows`` (..., bars): whether the last ``k``
-    bars, this one included, stayed at or above the lowest low before them, and
-    the session low so far."""
-    n = lows.shape[-1]
-    low_so_far = np.fmin.accumulate(lows, axis=-1) if n else lows  # past a NaN lead
-    held = np.zeros(lows.shape, bool)
-    if n > k:
-        window = np.minimum.reduce([lows[..., i : n - k + 1 + i] for i in range(k)])[..., 1:]
-        held[..., k:] = window >= low_so_far[..., :-k]
-    return held, low_so_far
-
-
-def _window_volumes(volumes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per bar of a session's ``volumes`` (..., bars): the volume of the last
-    ``k`` bars, this one included, and of the ``k`` bars before them; NaN until
-    there are ``2 k`` bars."""
-    zero = np.zeros((*volumes.shape[:-1], 1))
-    sums = np.concatenate([zero, np.cumsum(volumes, axis=-1)], axis=-1)
-    recent = np.full(volumes.shape, math.nan)
-    before = np.full(volumes.shape, math.nan)
-    if volumes.shape[-1] >= 2 * k:
-        recent[..., 2 * k - 1 :] = sums[..., 2 * k :] - sums[..., k:-k]
-        before[..., 2 * k - 1 :] = sums[..., k:-k] - sums[..., : -2 * k]
-    return recent, before
 
 
 def _sign(shown: bool, why: str) -> str:

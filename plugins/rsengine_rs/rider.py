@@ -90,8 +90,8 @@ class StrengthRider(TradeSetup):
             return
         lead = self.member_rows["lead"][:, lo:hi]
         last = lead[:, -1].tolist()
-        ok = {sign: np.all(lead * sign >= self.min_lead - EPS, axis=1).tolist()  # NaN fails
-              for _, sign in SIDES}  # fmt: skip
+        floor = self.min_lead - EPS  # a NaN lead makes the min and max NaN: it fails
+        ok = {1: (lead.min(axis=1) >= floor).tolist(), -1: (lead.max(axis=1) <= -floor).tolist()}
         for k, col in enumerate(state.group):
             for _, sign in SIDES:
                 key = (int(col), sign)

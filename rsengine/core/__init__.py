@@ -1,5 +1,5 @@
 """The core: bar aggregator, bar combiner, ring buffers, rolling statistics,
-the batch mean true range and the slice assembler.
+the batch mean true range, session windows and the slice assembler.
 
 A compiled (Cython) implementation is used when it is importable. Setting
 ``RSENGINE_NO_EXTENSIONS=1`` selects the pure-Python twin instead, which is the
@@ -10,6 +10,7 @@ turns a missing compiled core into an ImportError instead of a silent fallback.
 
 import os
 
+from .pure.windows import empty_floor_carry, empty_sum_carry
 from .types import FILLED, LATE, OFF_SESSION, PARTIAL, Bars, Rejected, Slice, SliceBatch
 
 
@@ -25,9 +26,9 @@ if _flag("RSENGINE_NO_EXTENSIONS"):
     _compiled = None
 else:
     try:
-        from . import _aggregate, _ring, _slices, _true_range
+        from . import _aggregate, _ring, _slices, _true_range, _windows
 
-        _compiled = (_aggregate, _ring, _slices, _true_range)
+        _compiled = (_aggregate, _ring, _slices, _true_range, _windows)
     except ImportError as exc:
         if _flag("RSENGINE_REQUIRE_EXTENSIONS"):
             raise ImportError(
@@ -42,6 +43,7 @@ if _compiled is not None:
     from ._ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from ._slices import SliceAssembler
     from ._true_range import true_range_means
+    from ._windows import floor_holds, window_sums
 
     USING_EXTENSION = True
 else:
@@ -49,6 +51,7 @@ else:
     from .pure.ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from .pure.slices import SliceAssembler
     from .pure.true_range import true_range_means
+    from .pure.windows import floor_holds, window_sums
 
     USING_EXTENSION = False
 
@@ -68,5 +71,9 @@ __all__ = [
     "SliceAssembler",
     "SliceBatch",
     "WilderAverage",
+    "empty_floor_carry",
+    "empty_sum_carry",
+    "floor_holds",
     "true_range_means",
+    "window_sums",
 ]
