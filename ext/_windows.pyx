@@ -1,9 +1,9 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
-"""Session windows over a series' bars, batch by batch: compiled twin of
+"""Batch kernels of the trade setups: compiled twin of
 ``rsengine.core.pure.windows`` (the rules are stated there). The same
 floating-point operations in the same order, so the same numbers."""
 
-from libc.math cimport NAN, isnan
+from libc.math cimport NAN, isfinite, isnan
 from libc.stdint cimport int64_t, uint8_t
 
 import numpy as np
@@ -123,3 +123,71 @@ def window_sums(values, on, carry, int k):
             count_out[j] = c
             _keep_last(sums, pos, new_sums, j)
     return recent_arr, before_arr, (count_arr, new_arr)
+
+
+def lagged_changes(values, on, carry, int lag):
+    """``(change, carry)`` after one batch (see the pure twin)."""
+    cdef const double[:, ::1] x = np.ascontiguousarray(values, dtype=np.float64)
+    cdef const uint8_t[:, ::1] bar = np.ascontiguousarray(on, dtype=bool).view(np.uint8)
+    count_in, last_in = carry
+    cdef const int64_t[::1] count = np.ascontiguousarray(count_in, dtype=np.int64)
+    cdef const double[:, ::1] old = np.ascontiguousarray(last_in, dtype=np.float64)
+    cdef Py_ssize_t g = x.shape[0], n = x.shape[1], w = lag + 1
+    change_arr = np.full((g, n), NAN)
+    count_arr = np.zeros(g, dtype=np.int64)
+    new_arr = np.full((g, w), NAN)
+    cdef double[:, ::1] change = change_arr
+    cdef int64_t[::1] count_out = count_arr
+    cdef double[:, ::1] new_last = new_arr
+    cdef double[::1] seen = np.empty(w + n)
+    cdef Py_ssize_t j, i, m, pos
+    cdef int64_t c
+    cdef double now
+    with nogil:
+        for j in range(g):
+            c = count[j]
+            m = c if c < w else w
+            for i in range(m):
+                seen[i] = old[j, w - m + i]
+            now = seen[m - 1] - seen[m - 1 - lag] if m - 1 >= lag else NAN
+            pos = m
+            for i in range(n):
+                if bar[j, i]:
+                    seen[pos] = x[j, i]
+                    now = seen[pos] - seen[pos - lag] if pos >= lag else NAN
+                    pos += 1
+                    c += 1
+                change[j, i] = now
+            count_out[j] = c
+            _keep_last(seen, pos, new_last, j)
+    return change_arr, (count_arr, new_arr)
+
+
+def others_mean(x_in):
+    """Per series and column, the mean of the other series' values (see the
+    pure twin)."""
+    cdef const double[:, ::1] x = np.ascontiguousarray(x_in, dtype=np.float64)
+    cdef Py_ssize_t g = x.shape[0], n = x.shape[1]
+    out_arr = np.empty((g, n))
+    cdef double[:, ::1] out = out_arr
+    cdef Py_ssize_t j, i, valid, others
+    cdef double total, v
+    with nogil:
+        for i in range(n):
+            total = 0.0
+            valid = 0
+            for j in range(g):
+                v = x[j, i]
+                if isfinite(v):
+                    total = total + v
+                    valid += 1
+                else:
+                    total = total + 0.0
+            for j in range(g):
+                v = x[j, i]
+                others = valid - 1 if isfinite(v) else valid
+                if others > 0:
+                    out[j, i] = (total - (v if isfinite(v) else 0.0)) / others
+                else:
+                    out[j, i] = NAN
+    return out_arr

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from rsengine.core import true_range_means
+from rsengine.core import empty_change_carry, lagged_changes, true_range_means
 
 from .settings import symbol_of_root
 from .sizing import Check, Stack, stack
@@ -59,37 +59,6 @@ def at_bar_before(x: np.ndarray, present: np.ndarray, carried: np.ndarray):
     before = np.vstack([np.full((1, present.shape[1]), -1), last[:-1]])
     out = np.where(before >= 0, x[np.maximum(before, 0)], carried)
     return out, np.where(last[-1] >= 0, x[np.maximum(last[-1], 0)], carried)
-
-
-def lagged_change(values: np.ndarray, present: np.ndarray, history: np.ndarray, lag: int):
-    """Per row: the change of ``values`` over its last ``lag`` present rows
-    (rows where ``present``), counting ``history`` (the last present values of
-    earlier batches) first; NaN until there are ``lag + 1``. Returns the
-    changes and the new history."""
-    seen = np.concatenate([history, values[present]])
-    change = np.full(len(seen), math.nan)
-    change[lag:] = seen[lag:] - seen[:-lag]
-    if not len(seen):
-        return np.full(len(values), math.nan), seen
-    at = np.cumsum(present) - 1 + len(history)  # the last present row so far
-    out = np.where(at >= 0, change[np.maximum(at, 0)], math.nan)
-    return out, seen[-(lag + 1) :]  # one more: the change at the last one
-
-
-def lagged_changes(values: np.ndarray, present: np.ndarray, histories: list, lag: int):
-    """``lagged_change`` of each row of ``values`` (k, rows: one series a row)
-    with its row of ``present`` and its history (``histories``, one a row)."""
-    h = len(histories[0]) if histories else 0
-    if present.all() and all(len(x) == h for x in histories):  # no gaps: one block
-        seen = np.concatenate([np.array(histories, float).reshape(len(histories), h), values], 1)
-        change = np.full(seen.shape, math.nan)
-        change[:, lag:] = seen[:, lag:] - seen[:, :-lag]
-        return change[:, h:], list(seen[:, -(lag + 1) :].copy())
-    done = [
-        lagged_change(x, p, old, lag) for x, p, old in zip(values, present, histories, strict=True)
-    ]
-    out = np.array([c for c, _ in done]) if done else np.empty((0, values.shape[1]))
-    return out, [x for _, x in done]
 
 
 def shared_atr(context, bars: int) -> TrueRangeATR:
@@ -171,7 +140,7 @@ class Internals:
             raise ValueError(f"add_slope_bars must be >= 1, got {settings['add_slope_bars']!r}")
         self._session = None
         self._last = np.full(2, math.nan)
-        self._add_history = np.empty(0)
+        self._add_carry = empty_change_carry(1, self.slope_bars)
         self._batch = None
         self.tick = self.add = self.add_slope = None
 
@@ -193,7 +162,8 @@ class Internals:
         self._batch = batch
         if self._session is not state.session:  # internals never carry overnight
             self._session = state.session
-            self._last, self._add_history = np.full(2, math.nan), np.empty(0)
+            self._last = np.full(2, math.nan)
+            self._add_carry = empty_change_carry(1, self.slope_bars)
         n = len(batch)
         if self.tick_symbol is None and self.add_symbol is None:  # no feed: nothing to read
             self.tick, self.add, self.add_slope = (np.full(n, math.nan) for _ in range(3))
@@ -209,9 +179,10 @@ class Internals:
         if n:
             self._last = filled[-1].copy()
         self.tick, self.add = filled[:, 0], filled[:, 1]
-        self.add_slope, self._add_history = lagged_change(
-            raw[:, 1], present[:, 1], self._add_history, self.slope_bars
+        slope, self._add_carry = lagged_changes(
+            raw[None, :, 1], present[None, :, 1], self._add_carry, self.slope_bars
         )
+        self.add_slope = slope[0]
 
     @staticmethod
     def _col(batch, symbol):

@@ -44,9 +44,17 @@ import math
 
 import numpy as np
 
-from rsengine.core import empty_floor_carry, empty_sum_carry, floor_holds, window_sums
+from rsengine.core import (
+    empty_change_carry,
+    empty_floor_carry,
+    empty_sum_carry,
+    floor_holds,
+    lagged_changes,
+    others_mean,
+    window_sums,
+)
 
-from .confirm import build_stack, lagged_changes
+from .confirm import build_stack
 from .desk import Candidate
 from .settings import count_setting
 from .sizing import Check
@@ -54,23 +62,6 @@ from .trades import EPS, TradeSetup, on_tick, stop_within_atr
 
 SIDES = (("long", 1), ("short", -1))
 SIGN_AXIS = np.array([[[1.0]], [[-1.0]]])  # the sides' signs, on axis 0 of (side, member, row)
-
-
-def others_mean(rs: np.ndarray) -> np.ndarray:
-    """Per row and member of ``rs`` (rows, members): the mean of the other
-    members' finite values, NaN when none has one."""
-    return _others_mean(np.ascontiguousarray(rs.T)).T
-
-
-def _others_mean(x: np.ndarray) -> np.ndarray:
-    """``others_mean`` one member a row: (member, row) in and out (numpy is
-    quick along the rows, slow across a few members)."""
-    valid = np.isfinite(x)
-    clean = np.where(valid, x, 0.0)
-    total = np.add.reduce(clean, axis=0, initial=0.0)  # 0 + each member in order, as the lead
-    count = valid.sum(axis=0) - valid
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, (total - clean) / count, math.nan)
 
 
 class LaggardCatchUp(TradeSetup):
@@ -100,7 +91,7 @@ class LaggardCatchUp(TradeSetup):
         self.widen = self.positive("widen")
         self._session = None
         self._floors = self._sums = None  # floor_holds' and window_sums' carries
-        self._others_history: list = []  # per member: lagged_change history of the others' mean
+        self._others_carry = None  # lagged_changes' carry of the others' mean
         self._others_batch = None  # the batch ``_others`` is for
 
     # -- what is followed on every batch -----------------------------------------------
@@ -111,15 +102,15 @@ class LaggardCatchUp(TradeSetup):
             self._session = state.session
             self._floors = empty_floor_carry(4 * len(group), self.support_bars)
             self._sums = empty_sum_carry(len(group), self.support_bars)
-            self._others_history = [np.empty(0)] * len(group)
+            self._others_carry = empty_change_carry(len(group), self.group_bars)
         rows = self.member_rows
         self._atr = self.atr.columns(batch, group, rows)
         # (member, row) arrays: numpy is quick along the rows, slow across a few members
-        others = _others_mean(rows["rs_pct"])
+        others = others_mean(rows["rs_pct"])
         self._others = dict(zip(group, others, strict=True))
         self._others_batch = batch
-        self._group_change, self._others_history = lagged_changes(
-            others, np.isfinite(others), self._others_history, self.group_bars
+        self._group_change, self._others_carry = lagged_changes(
+            others, np.isfinite(others), self._others_carry, self.group_bars
         )
         ts, session = batch.ts_close, state.session
         in_rth = (ts > session.rth_open_ns) & (ts <= session.rth_close_ns)
@@ -247,7 +238,7 @@ class LaggardCatchUp(TradeSetup):
             else:
                 members = list(state.group)
                 k = members.index(trade.col)
-                others = others_mean(_members(state, members)[start:])[:, k]
+                others = others_mean(_members(state, members)[start:].T)[k]
             lead = np.asarray(state.values["lead"])[start:, trade.col]
             reversed_ = (others_at_entry - others) * sign >= reverse - EPS
             widened = (lead_at_entry - lead) * sign >= widen - EPS

@@ -14,7 +14,10 @@ BATCH_FIELDS = ("present", "open", "high", "low", "close", "volume")
 
 def by_member(x, members: list) -> np.ndarray:
     """The members' columns of a (rows, instruments) array, as (member, row)."""
-    return np.asarray(x).T[members]
+    x = np.asarray(x).T
+    if members and members == list(range(members[0], members[0] + len(members))):
+        return x[members[0] : members[0] + len(members)].copy()  # a run of columns: no gather
+    return x[members]
 
 
 class MemberRows:

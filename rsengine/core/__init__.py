@@ -1,5 +1,5 @@
 """The core: bar aggregator, bar combiner, ring buffers, rolling statistics,
-the batch mean true range, session windows and the slice assembler.
+the batch mean true range, the setups' batch kernels and the slice assembler.
 
 A compiled (Cython) implementation is used when it is importable. Setting
 ``RSENGINE_NO_EXTENSIONS=1`` selects the pure-Python twin instead, which is the
@@ -10,7 +10,7 @@ turns a missing compiled core into an ImportError instead of a silent fallback.
 
 import os
 
-from .pure.windows import empty_floor_carry, empty_sum_carry
+from .pure.windows import empty_change_carry, empty_floor_carry, empty_sum_carry
 from .types import FILLED, LATE, OFF_SESSION, PARTIAL, Bars, Rejected, Slice, SliceBatch
 
 
@@ -43,7 +43,7 @@ if _compiled is not None:
     from ._ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from ._slices import SliceAssembler
     from ._true_range import true_range_means
-    from ._windows import floor_holds, window_sums
+    from ._windows import floor_holds, lagged_changes, others_mean, window_sums
 
     USING_EXTENSION = True
 else:
@@ -51,7 +51,7 @@ else:
     from .pure.ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from .pure.slices import SliceAssembler
     from .pure.true_range import true_range_means
-    from .pure.windows import floor_holds, window_sums
+    from .pure.windows import floor_holds, lagged_changes, others_mean, window_sums
 
     USING_EXTENSION = False
 
@@ -71,9 +71,12 @@ __all__ = [
     "SliceAssembler",
     "SliceBatch",
     "WilderAverage",
+    "empty_change_carry",
     "empty_floor_carry",
     "empty_sum_carry",
     "floor_holds",
+    "lagged_changes",
+    "others_mean",
     "true_range_means",
     "window_sums",
 ]

@@ -1,6 +1,6 @@
-"""Session windows (rsengine.core.floor_holds, window_sums): against pandas
-over the whole series, whatever the batch cuts, and the compiled twin equal to
-the pure one bit for bit."""
+"""The setups' batch kernels (rsengine.core floor_holds, window_sums,
+lagged_changes, others_mean): against pandas over the whole series, whatever
+the batch cuts, and the compiled twin equal to the pure one bit for bit."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ import pytest
 
 from rsengine.core import (
     USING_EXTENSION,
+    empty_change_carry,
     empty_floor_carry,
     empty_sum_carry,
     floor_holds,
+    lagged_changes,
+    others_mean,
     window_sums,
 )
 from rsengine.core.pure import windows as pure
@@ -38,6 +41,16 @@ def run(fn, carry, values, on, k, cuts):
         *out, carry = fn(values[:, lo:hi], on[:, lo:hi], carry, k)
         parts.append(out)
     return [np.concatenate(x, axis=1) for x in zip(*parts, strict=True)]
+
+
+def pandas_changes(values, on, lag):
+    """Each series' change over its last ``lag`` bars, held on the rows between."""
+    out = np.full(values.shape, math.nan)
+    for j in range(len(values)):
+        bars = pd.Series(values[j]).where(on[j])
+        steps = bars[on[j]].diff(lag)  # over the bars only
+        out[j] = steps.reindex(bars.index).ffill().to_numpy()
+    return out
 
 
 def pandas_floors(values, on, k):
@@ -86,6 +99,38 @@ def test_window_sums_equal_pandas_whatever_the_cut(k, cuts):
     assert np.isfinite(recent).sum() == sum(max(int(r.sum()) - 2 * k + 1, 0) for r in on)
 
 
+@pytest.mark.parametrize("lag", [1, 3, 4])
+@pytest.mark.parametrize("cuts", CUTS)
+def test_lagged_changes_equal_pandas_whatever_the_cut(lag, cuts):
+    values, on = series(20 + lag, holes=0.0)
+    values[:, :2] = 1.0
+    got = run(lagged_changes, empty_change_carry(3, lag), values, on, lag, cuts)[0]
+    want = pandas_changes(values, on, lag)
+    np.testing.assert_array_equal(got, want)
+    assert np.isfinite(got).any() and np.isnan(got).any()
+
+
+def test_a_lagged_change_is_held_on_the_rows_without_a_bar():
+    values = np.array([[1.0, 2.0, 99.0, 4.0, 99.0, 99.0]])
+    on = np.array([[True, True, False, True, False, False]])
+    change, carry = lagged_changes(values, on, empty_change_carry(1, 2), 2)
+    assert np.isnan(change[0, :3]).all()  # fewer than lag + 1 bars
+    assert change.tolist()[0][3:] == [3.0, 3.0, 3.0]  # 4 - 1, two bars back
+    later, _ = lagged_changes(np.array([[np.nan, 10.0]]), np.array([[False, True]]), carry, 2)
+    assert later.tolist() == [[3.0, 8.0]]  # carried: the change of the last bar, then 10 - 2
+
+
+def test_others_mean_equals_pandas_leaving_nan_members_out():
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 1, (4, 300))
+    x[rng.random(x.shape) < 0.3] = math.nan
+    frame = pd.DataFrame(x.T)
+    want = np.column_stack([frame.drop(columns=j).mean(axis=1).to_numpy() for j in range(4)]).T
+    got = others_mean(x)
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+
+
 def test_the_floor_at_a_boundary_value_holds_and_a_new_low_breaks_it():
     # bars 0..5: 10, 9, 9.5, 9, 9.25, 8.75 with k = 2: bar 3 touches the floor 9
     values = np.array([[10, 9, 9.5, 9, 9.25, 8.75, 9.0, 9.1]])
@@ -113,9 +158,11 @@ def test_compiled_equals_pure_bit_for_bit(k, cuts):
     for fast, slow, carry in (
         (floor_holds, pure.floor_holds, empty_floor_carry(5, k)),
         (window_sums, pure.window_sums, empty_sum_carry(5, k)),
+        (lagged_changes, pure.lagged_changes, empty_change_carry(5, k)),
     ):
         got = run(fast, carry, values, on, k, cuts)
         want = run(slow, carry, values, on, k, cuts)
         for a, b in zip(got, want, strict=True):
             assert a.dtype == b.dtype
             assert a.tobytes() == b.tobytes()
+    assert others_mean(values).tobytes() == pure.others_mean(values).tobytes()

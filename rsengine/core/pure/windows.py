@@ -1,5 +1,6 @@
-"""Session windows over a series' bars, batch by batch: the reference twin of
-the compiled ``rsengine.core._windows``.
+"""Batch kernels of the trade setups: session windows over a series' bars,
+lagged changes carried batch by batch, and the others' mean of a group. The
+reference twin of the compiled ``rsengine.core._windows``.
 
 For ``g`` series (one a row of every array) over one batch of ``n`` rows, a
 series' bars are its rows where ``on``; what each function carries from batch
@@ -96,3 +97,49 @@ def window_sums(values, on, carry, k: int):
         kept = min(len(sums), 2 * k)
         new_sums[j, 2 * k - kept :] = sums[len(sums) - kept :]
     return recent, before, (np.asarray(count, np.int64) + on.sum(axis=1), new_sums)
+
+
+def empty_change_carry(g: int, lag: int):
+    """``lagged_changes``' carry before a session's first bar: (bars so far,
+    the last ``lag + 1`` values, right-aligned, NaN-padded)."""
+    return np.zeros(g, np.int64), np.full((g, lag + 1), math.nan)
+
+
+def lagged_changes(values, on, carry, lag: int):
+    """``(change, carry)`` after one batch: per row, each series' change over
+    its last ``lag`` bars (rows where ``on``) as of its last bar so far, the
+    bars carried in counted first; NaN until there are ``lag + 1``. Unlike
+    the windows above, a row that is not a bar holds the change of the bar
+    before it."""
+    values = np.asarray(values, np.float64)
+    on = np.asarray(on, bool)
+    count, last = carry
+    g, n = values.shape
+    width = lag + 1
+    change = np.full((g, n), math.nan)
+    new_last = np.full((g, width), math.nan)
+    for j in range(g):
+        m = int(min(count[j], width))
+        seen = np.concatenate([last[j, width - m :], values[j, on[j]]])
+        if len(seen):
+            steps = np.full(len(seen), math.nan)  # only the last lag + 1 are carried:
+            steps[lag:] = seen[lag:] - seen[:-lag]  # enough for the change at the last
+            at = np.cumsum(on[j]) - 1 + m  # seen's place of the last bar so far
+            change[j] = np.where(at >= 0, steps[np.maximum(at, 0)], math.nan)
+        kept = min(len(seen), width)
+        if kept:
+            new_last[j, width - kept :] = seen[len(seen) - kept :]
+    return change, (np.asarray(count, np.int64) + on.sum(axis=1), new_last)
+
+
+def others_mean(x):
+    """Per series (row of ``x``) and column: the mean of the other series'
+    values in the column (NaN ones left out), NaN when none has one. The sum
+    runs 0 + each series in order, as the group's lead does."""
+    x = np.asarray(x, np.float64)
+    valid = np.isfinite(x)
+    clean = np.where(valid, x, 0.0)
+    total = np.add.reduce(clean, axis=0, initial=0.0)
+    count = valid.sum(axis=0) - valid
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, (total - clean) / count, math.nan)
