@@ -1,0 +1,1 @@
+"""rsengine_ib: being written (issue 13)."""

@@ -1,0 +1,1 @@
+"""rsengine_panel: being written (issue 13)."""

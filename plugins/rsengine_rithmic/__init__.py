@@ -1,0 +1,1 @@
+"""rsengine_rithmic: being written (issue 13)."""
