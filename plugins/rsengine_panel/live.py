@@ -102,5 +102,17 @@ class LiveSession:
     @staticmethod
     def _figure(panel) -> dict:
         if panel is None:
-            return {"figure": {"data": [], "layout": {"title": {"text": "waiting for data"}}}}
+            return {"figure": _message("waiting for the first slice")}
+        if not panel.lines:
+            # the first session of a run has no prior close; plotly cannot place
+            # the regime shading and zero line on an RS pane without data
+            return {"figure": _message(f"{panel.title}: {NO_PRIOR}")}
         return {"figure": json.loads(plotly_figure(panel).to_json())}
+
+
+NO_PRIOR = "no RS% yet (no prior close: the run's first session); the lines start with the next"
+
+
+def _message(text: str) -> dict:
+    """A figure with nothing but ``text`` for its title."""
+    return {"data": [], "layout": {"title": {"text": text}}}

@@ -4,6 +4,7 @@ from the moment it is built until ``close``."""
 
 from __future__ import annotations
 
+import sys
 import weakref
 
 from .settings import SettingsError, parse_settings
@@ -46,6 +47,8 @@ class PanelOutput:
                 url=self.url,
             )
         context.log.info("RS panel", url=self.url)
+        # the log shows warnings only by default: the address goes to stderr too
+        print(f"rsengine: RS panel on {self.url}", file=sys.stderr, flush=True)
 
     def _refuse(self, key, message: str) -> Exception:
         if self.component is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>rsengine live RS panel</title>
+<link rel="icon" href="data:,">
 <script src="/plotly.min.js"></script>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 12px; }}

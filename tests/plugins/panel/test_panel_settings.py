@@ -4,6 +4,7 @@ server answers what it should (and nothing to a foreign Host header)."""
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 from pathlib import Path
@@ -80,9 +81,10 @@ def test_without_the_rs_indicator_the_panel_is_refused():
     assert "configure the rs indicator" in str(error)
 
 
-def test_the_server_answers_on_loopback_and_stops_with_close():
+def test_the_server_answers_on_loopback_and_stops_with_close(capsys):
     engine = build_engine(config_of(tree_with({"port": 0})))
     panel = next(obj for name, _, obj in engine.outputs if name == "panel")
+    assert f"rsengine: RS panel on {panel.url}\n" in capsys.readouterr().err
     assert panel.url.startswith("http://127.0.0.1:") and panel.server.host == "127.0.0.1"
     status, headers, page = get(panel.url, "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
@@ -111,6 +113,7 @@ def test_a_panel_built_and_dropped_stops_listening():
     engine = build_engine(config_of(tree_with({"port": 0})))
     url = next(obj for name, _, obj in engine.outputs if name == "panel").url
     del engine
+    gc.collect()
     assert panel_threads() == []
     with pytest.raises(ConnectionRefusedError):
         get(url, "/")
