@@ -97,7 +97,7 @@ class TwsStub:
     def _add(self, symbol, sec_type, month, exchange, trades, as_bid_ask=False):
         con_id = 1000 + len(self.contracts)
         contract = StubContract(
-            con_id, symbol, sec_type, month, exchange, sorted(trades), as_bid_ask
+            con_id, symbol, sec_type, month, exchange, sorted(trades, key=_stamp), as_bid_ask
         )
         self.contracts.append(contract)
         return contract
@@ -258,7 +258,11 @@ class TwsStub:
             self._note(kind, contract.con_id, f)
             sent = sum(1 for t in contract.trades if t[0] < self.now_s)
             sub = _Subscription(kind, req_id, contract, sent, next_bar=self.now_s // 5 * 5)
-            self._subs[writer][req_id] = sub
+            if msg == 1 and f[17] == "1":  # a snapshot: the latest value, then its end
+                sub.sent = max(0, sent - 1)
+                send(b"".join(self._live_messages(sub)) + _msg(57, 1, req_id))
+            else:
+                self._subs[writer][req_id] = sub
         elif msg in (98, 51, 2, 25):  # the cancels
             req_id = int(f[1] if msg == 98 else f[2])
             sub = self._subs[writer].pop(req_id, None)
@@ -381,3 +385,7 @@ async def _read_fields(reader) -> list:
     size = struct.unpack(">I", await reader.readexactly(4))[0]
     body = await reader.readexactly(size)
     return body.decode().split("\0")[:-1]
+
+
+def _stamp(trade) -> int:
+    return trade[0]  # a stable sort by time keeps the order of one second's trades
