@@ -258,8 +258,9 @@ class Connection:
             await self.close()
             raise ConnectionError(f"no login within {s.timeout_s:g} s at {s.url_shown}") from None
         except Exception as exc:
+            why = self._why(exc)
             await self.close()
-            raise self._why(exc) from None
+            raise why from None
 
     def _why(self, exc) -> Exception:
         for name in self.plant_names:
