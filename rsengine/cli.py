@@ -6,7 +6,10 @@ Exit codes: 0 success, 2 usage or config error, 1 runtime failure.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 
 from . import __version__
 
@@ -14,6 +17,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+PANEL_PORT = 8765
 
 
 def add_config_arguments(p) -> None:
@@ -54,7 +58,17 @@ def build_parser(pm=None) -> argparse.ArgumentParser:
     run.add_argument(
         "--no-progress", action="store_true", help="no progress bar (same as run.progress=off)"
     )
+    run.add_argument(
+        "--panel",
+        nargs="?",
+        const=PANEL_PORT,
+        type=int,
+        metavar="PORT",
+        help=f"serve the live RS panel on http://127.0.0.1:PORT (default {PANEL_PORT})",
+    )
     with_config(command("validate", "check a config and its plugins without running"))
+    check = with_config(command("check-feed", "connect each live source, list what it sees, exit"))
+    check.add_argument("--timeout", type=float, default=15.0, help="seconds per source (15)")
     command("plugins", "list installed plugins and what they provide")
     _plugin_commands(sub, pm)
     return parser
@@ -106,6 +120,8 @@ def main(argv=None) -> int:
         if args.command == "plugins":
             return _plugins()
         config = _load(args)
+        if args.command == "check-feed":
+            return _check_feed(config, args.timeout)
         if args.command == "validate":
             from .runner import build_engine
 
@@ -130,7 +146,43 @@ def main(argv=None) -> int:
 def _load(args):
     from .config import load_config
 
-    return load_config(args.config, overrides=args.overrides)
+    config = load_config(args.config, overrides=args.overrides)
+    if getattr(args, "panel", None) is not None:
+        config = with_panel(config, args.panel)
+    return config
+
+
+def with_panel(config, port: int):
+    """``config`` with the ``panel`` output on ``port`` (the ``--panel`` flag)."""
+    import attrs
+
+    from .config import ComponentConfig
+
+    panel = ComponentConfig("panel", {"port": port}, section="outputs")
+    return attrs.evolve(config, outputs={**config.outputs, "panel": panel})
+
+
+def _check_feed(config, timeout: float) -> int:
+    """Each source's ``check_feed(timeout)`` lines; 1 when one cannot connect."""
+    from .feeds import FeedError
+    from .runner import build_engine
+
+    engine = build_engine(config)
+    failed = False
+    for name, _, source in engine.sources:
+        if not hasattr(source, "check_feed"):
+            print(f"{name}: nothing to check (not a live feed)")
+            continue
+        try:
+            lines = source.check_feed(timeout)
+        except (FeedError, OSError, TimeoutError) as exc:
+            print(f"{name}: FAILED: {exc}")
+            failed = True
+            continue
+        print(f"{name}: ok")
+        for line in lines:
+            print(f"  {line}")
+    return EXIT_FAILURE if failed else EXIT_OK
 
 
 def _plugins() -> int:
@@ -161,14 +213,38 @@ def _run(config, progress: bool) -> int:
     engine.track_latest = config.run.market_view != "off"
     sources = [source for _, _, source in engine.sources]
     bar = progress_for(config, sources, sys.stderr, None if progress else "off")
-    if bar is None:
-        summary = engine.run()
-    else:
-        engine.on_progress = bar.update
-        with bar:
+    with _stop_on_signals(engine):
+        if bar is None:
             summary = engine.run()
+        else:
+            engine.on_progress = bar.update
+            with bar:
+                summary = engine.run()
     print(format_summary(summary, engine, data_labels(engine.sources), tally))
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _stop_on_signals(engine):
+    """Ctrl-C or SIGTERM asks the engine to stop: it processes what it took in,
+    closes every output (the outbox flushed, the journal synced) and prints
+    its summary. A second Ctrl-C interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        if engine.stop_requested.is_set():
+            raise KeyboardInterrupt
+        print(f"rsengine: {signal.Signals(signum).name}: stopping", file=sys.stderr)
+        engine.request_stop()
+
+    before = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
 
 
 class _Stdout:

@@ -475,6 +475,13 @@ class RunConfig:
             terminal; ``on``/``off`` force it. Default ``auto``.
         market_view: ``off``, ``session`` or ``slice``: print a table of the
             market per session or per slice. Default ``off``.
+        stale_after: For ``live``: how long an instrument may go without data
+            while its regular session is open before the staleness alarm (a
+            warning and a ``feed_stale`` journal record). A duration. Default
+            ``60s``.
+        ledger: For ``live``: the file of the signals already delivered, read
+            at start so that a restart sends none twice (docs/live.md); a path
+            relative to the config's folder. Default ``rsengine-live.ledger``.
     """
 
     mode: str = _field("replay", _enum("replay", "paced", "live"))
@@ -483,11 +490,17 @@ class RunConfig:
     on_plugin_error: str = _field("stop", _enum("stop", "disable"))
     progress: str = _field("auto", _enum("auto", "on", "off", true="on", false="off"))
     market_view: str = _field("off", _enum("off", "session", "slice", false="off"))
+    stale_after: str = _field("60s", _duration_text)
+    ledger: str = _field("rsengine-live.ledger", _text)
 
     @property
     def grace_ns(self) -> int:
         """``grace`` in nanoseconds."""
         return parse_duration(self.grace)
+
+    @property
+    def stale_after_ns(self) -> int:
+        return parse_duration(self.stale_after)
 
 
 @attrs.frozen

@@ -16,6 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import attrs
 import numpy as np
@@ -23,11 +24,12 @@ import structlog
 
 from .bars import TimeBars
 from .core import BarRing, Bars, SliceAssembler, SliceBatch
+from .feeds import FeedNotice
 from .market_view import last_present
 from .model import BarChunk, Signal, TradeChunk
 from .per_slice import RingsAsOf, RowValues, bars_after, stack_rows
 from .plugins import call_each
-from .sessions import SessionBounds, is_halt, split_sessions
+from .sessions import SessionBounds, is_halt, load_schedule, session_date_of, split_sessions
 from .settlement import SessionCloses, SettlementTracker
 
 log = structlog.get_logger("rsengine.engine")
@@ -205,6 +207,8 @@ class Engine:
         self.batch_rows = ROWS_PER_WALKED_BATCH if self.row_by_row else None
         self.latest: dict = {}  # name -> (symbols,) last value (for the market view)
         self.track_latest = False
+        self.stop_requested = threading.Event()
+        self._gate = None  # live runs: which signals reach the outputs (rsengine/live.py)
 
     def _slice_at_a_time(self) -> dict:
         """Which parts want one slice at a time: components without a batch
@@ -231,6 +235,8 @@ class Engine:
             raise
         finally:
             self.summary.elapsed_s = time.perf_counter() - start
+            if self.stop_requested.is_set():
+                self.summary.notes.append("stopped on request: what came in was processed")
             self._finish_run()
         return self.summary
 
@@ -260,7 +266,7 @@ class Engine:
                 what = f"source {source_of[symbol]!r} delivers no data for {symbol}"
                 self._without_data(symbol, what, fatal=symbol in self.config.group_symbols)
         pacer = _Pacer(self.config.run.speed) if paced else None
-        while heap:
+        while heap and not self.stop_requested.is_set():
             first_ts, _, symbol, chunk = heapq.heappop(heap)
             if pacer:
                 pacer.wait_until(first_ts)
@@ -282,18 +288,31 @@ class Engine:
                 self.on_progress(int(chunk.ts[-1]) if len(chunk) else first_ts)
         self._on_batch(self._poll(None, final=True))
 
+    def request_stop(self) -> None:
+        """Ends a live or paced run at the next step (Ctrl-C, SIGTERM): what
+        was taken in is processed and every output closed as usual."""
+        self.stop_requested.set()
+
     def _live(self) -> None:
-        """Live: live sources put ``(symbol, chunk)`` on a queue from their own
-        threads (``start_live(queue, stop_event)``); bars close by the clock
-        plus the grace. Ends when every source has put ``None``."""
+        """Live: live sources put ``(symbol, chunk)``, ``(symbol, FeedNotice)``
+        and finally ``None`` on a queue from their own threads
+        (``start_live(queue, stop_event)``, rsengine/feeds.py); bars close by
+        the clock plus the grace. Ends when every source has put ``None`` or
+        a stop is requested."""
+        from .live import DeliveryGate, Ledger, LiveWatch
+
         chunks: queue.Queue = queue.Queue()
         stop = threading.Event()
+        started = self.clock()
+        grace = self.config.run.grace_ns
+        ledger = Path(self.config.base_dir, self.config.run.ledger)
+        self._gate = DeliveryGate(Ledger(ledger), started, grace)
+        watch = LiveWatch(self.feeds, self.config.run.stale_after_ns, started, self._rth_at)
         for name, plugin, source in self.sources:
             self._call(plugin, f"source {name}.start_live", source.start_live, chunks, stop)
         running = len(self.sources)
-        grace = self.config.run.grace_ns
         try:
-            while running:
+            while running and not self.stop_requested.is_set():
                 # take everything that has arrived before looking at the clock,
                 # so a bar is not closed as missing while its data wait in the queue
                 try:
@@ -301,8 +320,13 @@ class Engine:
                     while True:
                         if item is None:
                             running -= 1
+                        elif isinstance(item[1], FeedNotice):
+                            self._feed_notice(item[1])
                         else:
                             symbol, chunk = item
+                            back = watch.data(symbol, self.clock())
+                            if back is not None:
+                                self._feed_notice(back)
                             self._push_bars(symbol, self.feeds[symbol].ingest(chunk))
                         item = chunks.get_nowait()
                 except queue.Empty:
@@ -311,11 +335,37 @@ class Engine:
                 for symbol, feed in self.feeds.items():
                     self._push_bars(symbol, feed.bars.flush(now - grace))
                 self._on_batch(self._poll(now))
+                for notice in watch.check(now):
+                    self._feed_notice(notice)
+                late = watch.late({s: f.bars.late_count for s, f in self.feeds.items()}, now)
+                if late:
+                    log.warning("late trades (counted, not merged)", per_instrument=late)
         finally:
             stop.set()
         for symbol, feed in self.feeds.items():
             self._push_bars(symbol, feed.bars.finish())
         self._on_batch(self._poll(None, final=True))
+
+    def _feed_notice(self, notice: FeedNotice) -> None:
+        """A feed's notice: logged, and a ``feed`` record for the journal."""
+        from .live import notice_signal
+
+        quiet = notice.kind in ("connected", "backfilled", "fresh")
+        (log.info if quiet else log.warning)(
+            "feed", kind=notice.kind, source=notice.source, instrument=notice.instrument,
+            message=notice.message,
+        )  # fmt: skip
+        session = self.state.session.date if self.state.session is not None else None
+        self._emit(notice_signal(notice, self.clock(), session))
+
+    def _rth_at(self, ts_ns: int) -> tuple[int, int]:
+        """The regular session (open, close) of the trade date of ``ts_ns``;
+        (0, 0) on a day the exchange calendar has no session (a weekend)."""
+        day = session_date_of(ts_ns, self._tz)
+        if not len(load_schedule(day, day, self.config.session.calendar)):
+            return 0, 0
+        _, _, rth_open, rth_close = self._bounds(day)
+        return rth_open, rth_close
 
     def _without_data(self, symbol: str, what: str, fatal: bool) -> None:
         """An instrument no data will come for: a warning, or an error (a
@@ -481,11 +531,17 @@ class Engine:
         self.summary.signals_by_name[signal.name] = (
             self.summary.signals_by_name.get(signal.name, 0) + 1
         )
+        if self._gate is not None and not self._gate.admit(signal):
+            return  # warm-up, or sent by an earlier run (rsengine/live.py)
         for name, plugin, output in self._active(self.outputs):
             self._call(plugin, f"output {name}", output.on_signal, signal)
         self._hook("rsengine_signal_emitted", engine=self, signal=signal)
+        if self._gate is not None:
+            self._gate.delivered(signal)
 
     def _finish_run(self) -> None:
+        if self._gate is not None:
+            self._gate.report(self.summary)
         for feed in self.feeds.values():
             self.summary.late_trades += feed.bars.late_count
             self.summary.off_session_trades += feed.bars.off_session_count
