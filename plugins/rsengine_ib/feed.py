@@ -372,15 +372,10 @@ class IBFeed(LiveFeed):
         except FeedError as exc:
             return f"{symbol}: NOT AVAILABLE: {exc}"
         what = f"{symbol}: {_describe(contract)} conId {contract.conId}"
-        ticker = self.ib.reqMktData(contract, "", True, False)
+        self._quotes[symbol] = quote = {}  # filled raw by _on_price, as when streaming
+        self.ib.reqMktData(contract, "", True, False)
         end = asyncio.get_running_loop().time() + timeout_s
-        quote = {}
         while asyncio.get_running_loop().time() < end:
-            quote = {
-                k: v
-                for k, v in (("last", ticker.last), ("bid", ticker.bid), ("ask", ticker.ask))
-                if v == v and v is not None  # NaN: not sent
-            }
             value = self.index_value(symbol, quote)
             if value is not None:
                 return f"{what}: last {value:g}"
