@@ -43,7 +43,7 @@ _REPLAY = request_tick_bar_replay_pb2.RequestTickBarReplay
 
 # what a refused login's rp_code means, as the package's issues tell it
 LOGIN_HINTS = {
-    "13": "permission denied: the app_name is not approved for this system, or the "
+    "13": "the app_name is not approved for this system, or the "
     "user has not signed the market-data agreements (Rithmic conformance)",
 }
 

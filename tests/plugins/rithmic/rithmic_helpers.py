@@ -45,10 +45,10 @@ def settings(stub, **extra) -> dict:
     }
 
 
-def config(symbols=("ES",), mode="live", source_settings=None, **sections) -> Config:
+def config(symbols=("ES",), mode="live", source_settings=None, run=None, **sections) -> Config:
     return Config.from_dict(
         {
-            "run": {"mode": mode},
+            "run": {"mode": mode, **(run or {})},
             "instruments": {s: {} for s in symbols},
             "group": list(symbols),
             "sources": {"rithmic": source_settings or {}},

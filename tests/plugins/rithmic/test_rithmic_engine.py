@@ -57,3 +57,38 @@ def test_a_replay_through_the_engine_gives_the_bars_of_the_gateways_ticks(stub):
             [s.volume[k] for s in seen.slices], want[symbol].volume.to_numpy()
         )
         np.testing.assert_array_equal([s.high[k] for s in seen.slices], want[symbol].high)
+
+
+def test_a_live_run_through_the_engine_closes_the_warm_up_bars_by_the_clock(stub, tmp_path):
+    import threading
+    import time
+
+    es = series(T0, 600, S, price=5000.0)  # ten minutes before "now"
+    nq = series(T0, 300, 2 * S, price=21000.0)
+    stub.add_trades("ESH5", "CME", es)
+    stub.add_trades("NQH5", "CME", nq)
+    now = T0 + 600 * S + 3 * S  # past the second bar's end plus the 2 s grace
+    cfg = config(
+        ("ES", "NQ"),
+        "live",
+        settings(stub, warmup="1h"),
+        run={"ledger": str(tmp_path / "rsengine-live.ledger")},
+        bars={"primary": "5min"},
+    )
+    pm = make_plugin_manager()
+    seen = Slices()
+    pm.register(seen, name="slices")
+    engine = build_engine(cfg, pm)
+    engine.clock = lambda: now
+    for _, _, source in engine.sources:
+        source.feed.clock = lambda: now
+    runner = threading.Thread(target=engine.run)
+    runner.start()
+    end = time.monotonic() + 20  # a safety net, not a measure
+    while len(seen.slices) < 2 and time.monotonic() < end:
+        time.sleep(0.05)
+    engine.request_stop()
+    runner.join(20)
+    want = five_minute_bars(es)
+    assert [s.ts_close for s in seen.slices[:2]] == [int(t.value) for t in want.index]
+    np.testing.assert_array_equal([s.close[0] for s in seen.slices[:2]], want.close)
