@@ -344,7 +344,7 @@ def test_unknown_plugin_exits_2_listing_installed_plugins(tmp_path):
     proc = cli("validate", str(config), cwd=tmp_path)
     assert proc.returncode == 2
     assert f"{config}:2:3: sources.simm: no source plugin named 'simm'" in proc.stderr
-    assert "installed: basket, csv, sim" in proc.stderr
+    assert "installed: basket, csv, ib, rithmic, sim" in proc.stderr  # every source plugin
     assert "did you mean 'sim'?" in proc.stderr
     assert_no_traceback(proc)
 
