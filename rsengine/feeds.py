@@ -75,46 +75,64 @@ class Backoff:
 
 
 class Watermark:
-    """Per instrument, how far delivery has gone. A trade is new when it is
-    later than the last trade delivered, or at the same stamp beyond the
-    number delivered at that stamp (a feed sends the trades of one stamp in
-    the same order each time); a bar is new when it begins at or after the
-    end of what was delivered."""
+    """Per instrument, how far delivery has gone, so that what a backfill or a
+    reconnect sends again is dropped.
+
+    Trades: a resent chunk (history, or live data held while history was
+    read) is new from the first trade later than the last one delivered, and,
+    at that same stamp, beyond the number delivered at it (a feed sends the
+    trades of one stamp in the same order each time). A chunk that
+    ``continues`` the live stream is new from the last stamp on. Bars: a bar
+    is new when it begins at or after the end of the last bar delivered, or
+    after the last trade delivered (a bar beginning on that trade's stamp
+    holds it)."""
 
     def __init__(self):
-        self._last: dict = {}  # symbol -> (last stamp, trades delivered at it)
+        self._last: dict = {}  # symbol -> (last stamp, trades delivered at it, a bar's end?)
 
     def last(self, symbol: str) -> int | None:
         """The stamp delivery has reached (a trade's, or a bar's end)."""
         found = self._last.get(symbol)
         return None if found is None else found[0]
 
-    def fresh(self, symbol: str, chunk):
+    def last_was_trade(self, symbol: str) -> bool:
+        found = self._last.get(symbol)
+        return found is not None and not found[2]
+
+    def fresh(self, symbol: str, chunk, continues: bool = False):
         """The part of ``chunk`` not delivered yet (None when nothing), noted
         as delivered."""
         if not len(chunk):
             return None
-        last, at_last = self._last.get(symbol, (None, 0))
+        last, at_last, bar_end = self._last.get(symbol, (None, 0, False))
         if isinstance(chunk, BarChunk):
-            keep = np.ones(len(chunk), bool) if last is None else chunk.ts_open >= last
+            if last is None:
+                keep = np.ones(len(chunk), bool)
+            else:
+                keep = chunk.ts_open >= last if bar_end else chunk.ts_open > last
             if not keep.any():
                 return None
             out = _rows(chunk, keep)
-            self._last[symbol] = (int(out.ts_open[-1]) + out.bar_ns, 0)
+            self._last[symbol] = (int(out.ts_open[-1]) + out.bar_ns, 0, True)
             return out
         ts = chunk.ts
-        if last is None:
-            keep = np.ones(len(ts), bool)
+        if last is None or bar_end:
+            keep = np.ones(len(ts), bool) if last is None else ts >= last
+            seen_at_last = 0
+        elif continues:
+            keep = ts >= last
+            seen_at_last = at_last
         else:
             keep = ts > last
             same = np.flatnonzero(ts == last)
             keep[same[at_last:]] = True  # beyond those already delivered at that stamp
+            seen_at_last = min(at_last, len(same))
         if not keep.any():
             return None
         out = _rows(chunk, keep)
         end = int(out.ts[-1])
-        count = int((out.ts == end).sum()) + (at_last if end == last else 0)
-        self._last[symbol] = (end, count)
+        count = int((out.ts == end).sum()) + (seen_at_last if end == last else 0)
+        self._last[symbol] = (end, count, False)
         return out
 
 
@@ -206,7 +224,7 @@ class LiveFeed:
         if self._held is not None:
             self._held.setdefault(symbol, []).append(chunk)
             return
-        self._put_fresh(symbol, chunk)
+        self._put_fresh(symbol, chunk, continues=True)
 
     def notice(self, kind: str, message: str, instrument: str = "*", **details) -> None:
         self._queue.put((instrument, FeedNotice(kind, self.name, message, instrument, details)))
@@ -255,14 +273,14 @@ class LiveFeed:
     async def _catch_up(self, reconnect: bool) -> None:
         """Subscribe, backfill from where delivery stopped (or the warm-up
         start), then let through what streamed in meanwhile."""
-        now = self.clock()
-        day = _trade_day(now)
+        day = _trade_day(self.clock())
         self._held = {}
         self._subscribed = {}
         for symbol in self.symbols:
             contract = self.contract(symbol, day)
             await self.subscribe(symbol, contract)
             self._subscribed[symbol] = contract
+        now = self.clock()  # after subscribing: history reaches into what is held
         self.notice(
             "connected", f"{'re' if reconnect else ''}connected", contracts=self._subscribed
         )
@@ -278,7 +296,8 @@ class LiveFeed:
             filled[symbol] = rows
         held, self._held = self._held, None
         for symbol, chunks in held.items():
-            for chunk in chunks:
+            # the held stream as one resend of what history may have given
+            for chunk in _joined(chunks):
                 self._put_fresh(symbol, chunk)
         if reconnect:
             self.notice(
@@ -327,12 +346,28 @@ class LiveFeed:
         except Exception as exc:
             self.log.info("close failed", error=f"{type(exc).__name__}: {exc}")
 
-    def _put_fresh(self, symbol: str, chunk) -> int:
-        fresh = self.watermark.fresh(symbol, chunk)
+    def _put_fresh(self, symbol: str, chunk, continues: bool = False) -> int:
+        fresh = self.watermark.fresh(symbol, chunk, continues)
         if fresh is None:
             return 0
         self._queue.put((symbol, fresh))
         return len(fresh)
+
+
+def _joined(chunks: list) -> list:
+    """Consecutive trade chunks as one (bar chunks as they are)."""
+    out, run = [], []
+    for chunk in [*chunks, None]:
+        if isinstance(chunk, TradeChunk):
+            run.append(chunk)
+            continue
+        if run:
+            out.append(TradeChunk(*(np.concatenate([getattr(c, f) for c in run])
+                                    for f in ("ts", "price", "size"))))  # fmt: skip
+            run = []
+        if chunk is not None:
+            out.append(chunk)
+    return out
 
 
 def _trade_day(ts_ns: int):

@@ -51,7 +51,6 @@ class IBFeed(LiveFeed):
         self._trades: dict = {}  # symbol -> [(ts_ns, price, size)] read from this TCP chunk
         self._quotes: dict = {}  # index symbol -> {"last"|"bid"|"ask": value}
         self._changed: set = set()  # index symbols with a new value in this chunk
-        self._last_was_trade: dict = {}  # symbol -> the last delivery was trades
 
     def streams(self):
         raise ValueError("source ib is live only: set run.mode: live")
@@ -217,12 +216,6 @@ class IBFeed(LiveFeed):
             return None
         return quote.get("last")
 
-    def _put_fresh(self, symbol: str, chunk) -> int:
-        rows = super()._put_fresh(symbol, chunk)
-        if rows:
-            self._last_was_trade[symbol] = isinstance(chunk, TradeChunk)
-        return rows
-
     # -- history ---------------------------------------------------------------------
 
     async def history(self, symbol: str, name: str, start_ns: int, end_ns: int) -> list:
@@ -241,7 +234,7 @@ class IBFeed(LiveFeed):
             middle = max(start, _down(end, coarse))
             chunks += await self._bars(symbol, contract, start, middle, coarse)
             start = middle
-        elif ticks and self._last_was_trade.get(symbol):
+        elif ticks and self.watermark.last_was_trade(symbol):
             edge = min(_up(start + 1, fine), max(start, _down(end, fine)))
             chunks += await self._ticks(symbol, contract, start, edge)
             start = edge

@@ -27,7 +27,6 @@ class RithmicFeed(LiveFeed):
         self.settings = settings
         self.connection: Connection | None = None
         self._symbol_of: dict = {}  # (contract, exchange) -> symbol
-        self._at_stamp: dict = {}  # symbol -> (stamp, prices, sizes) streamed at it
 
     def exchange(self, symbol: str) -> str:
         return self.settings.exchanges[symbol]
@@ -35,7 +34,6 @@ class RithmicFeed(LiveFeed):
     async def connect(self) -> None:
         connection = Connection(self.settings)
         await connection.open()
-        self._at_stamp = {}
         connection.client.on_tick += self._on_tick
         self.connection = connection
 
@@ -72,13 +70,4 @@ class RithmicFeed(LiveFeed):
         if trade is None or symbol is None or trade[3]:
             return  # a quote, another contract, or the snapshot of a trade history holds
         ts, price, size, _ = trade
-        stamp, prices, sizes = self._at_stamp.get(symbol, (None, [], []))
-        if ts != stamp:
-            stamp, prices, sizes = ts, [], []
-        prices.append(price)
-        sizes.append(size)
-        self._at_stamp[symbol] = (stamp, prices, sizes)
-        # Watermark reads a chunk's trades at a stamp as that stamp's trades from
-        # the first one on, so a trade goes with those streamed before it at its
-        # stamp; alone it would count as a repeat of the first and be dropped
-        self.deliver(symbol, TradeChunk([ts] * len(prices), prices, sizes))
+        self.deliver(symbol, TradeChunk([ts], [price], [size]))

@@ -51,6 +51,22 @@ def test_trades_sharing_the_last_stamp_pass_beyond_those_already_delivered():
     assert w.fresh("ES", trades([8])) is None
 
 
+def test_live_trades_continuing_the_stream_at_the_same_stamp_all_pass():
+    w = Watermark()
+    w.fresh("ES", trades([1, 7]))
+    for _ in range(3):  # three more trades at 7, one chunk each, as a feed streams them
+        assert w.fresh("ES", trades([7]), continues=True).ts.tolist() == [7]
+    # a resend of stamp 7 (a backfill) now holds four delivered there
+    assert w.fresh("ES", trades([7, 7, 7, 7, 7])).ts.tolist() == [7]
+
+
+def test_a_bar_beginning_on_the_last_trade_delivered_holds_it_and_is_dropped():
+    w = Watermark()
+    w.fresh("ES", trades([10 * S]))
+    out = w.fresh("ES", bars([10 * S, 15 * S]))
+    assert out.ts_open.tolist() == [15 * S] and not w.last_was_trade("ES")
+
+
 def test_a_bar_is_new_only_when_it_begins_at_or_after_what_was_delivered():
     w = Watermark()
     w.fresh("ES", trades([12 * S]))  # a trade at 12 s: the 10-15 s bar is part-delivered
