@@ -308,6 +308,10 @@ class Engine:
         ledger = Path(self.config.base_dir, self.config.run.ledger)
         self._gate = DeliveryGate(Ledger(ledger), started, grace)
         watch = LiveWatch(self.feeds, self.config.run.stale_after_ns, started, self._rth_at)
+        # sources catching up: no bar or slice closes by the clock meanwhile
+        catching_up = {
+            getattr(s, "name", n) for n, _, s in self.sources if getattr(s, "backfills", False)
+        }
         for name, plugin, source in self.sources:
             self._call(plugin, f"source {name}.start_live", source.start_live, chunks, stop)
         running = len(self.sources)
@@ -321,6 +325,7 @@ class Engine:
                         if item is None:
                             running -= 1
                         elif isinstance(item[1], FeedNotice):
+                            _follow_catching_up(catching_up, item[1])
                             self._feed_notice(item[1])
                         else:
                             symbol, chunk = item
@@ -332,9 +337,12 @@ class Engine:
                 except queue.Empty:
                     pass
                 now = self.clock()
-                for symbol, feed in self.feeds.items():
-                    self._push_bars(symbol, feed.bars.flush(now - grace))
-                self._on_batch(self._poll(now))
+                if catching_up and running:  # closed by the data alone meanwhile
+                    self._on_batch(self._poll(None))
+                else:
+                    for symbol, feed in self.feeds.items():
+                        self._push_bars(symbol, feed.bars.flush(now - grace))
+                    self._on_batch(self._poll(now))
                 for notice in watch.check(now):
                     self._feed_notice(notice)
                 late = watch.late({s: f.bars.late_count for s, f in self.feeds.items()}, now)
@@ -594,6 +602,15 @@ class Engine:
 
     def _hook(self, name: str, **kwargs) -> None:
         call_each(self.pm, name, kwargs, on_error=self._fail, skip=self._disabled)
+
+
+def _follow_catching_up(catching_up: set, notice: FeedNotice) -> None:
+    """A source catches up after connecting and after each drop; ``live`` says
+    it has, ``ended`` or ``error`` that it will not."""
+    if notice.kind in ("live", "ended", "error"):
+        catching_up.discard(notice.source)
+    elif notice.kind == "disconnected":
+        catching_up.add(notice.source)
 
 
 def _column_bars(batch: SliceBatch, i: int, rows: np.ndarray) -> Bars:

@@ -11,6 +11,11 @@ own thread and puts on ``queue``:
   for the whole feed. The engine logs it and writes it to the journal;
 * ``None`` once, when the feed has ended (``stop`` was set, or it gave up).
 
+A source with ``backfills = True`` (every :class:`LiveFeed`) sends a ``live``
+notice once it has caught up after each (re)connect; until then the engine
+closes no bar or slice by the clock (its backfill would arrive late), only by
+the data themselves.
+
 :class:`LiveFeed` does the above for a subclass that speaks one protocol. On
 every (re)connect it subscribes first and holds what streams in, then backfills
 from history up to now, then lets the held data through :class:`Watermark`,
@@ -35,7 +40,17 @@ from . import contracts
 from .model import BarChunk, TradeChunk
 from .sessions import session_date_of
 
-KINDS = ("connected", "disconnected", "backfilled", "roll", "stale", "fresh", "error", "ended")
+KINDS = (
+    "connected",
+    "disconnected",
+    "backfilled",
+    "live",
+    "roll",
+    "stale",
+    "fresh",
+    "error",
+    "ended",
+)
 
 
 @attrs.frozen
@@ -165,6 +180,7 @@ class LiveFeed:
     """
 
     roll_check_s = 60.0
+    backfills = True  # the engine closes by the clock only after the ``live`` notice
 
     def __init__(self, name, symbols, config, warmup_ns=0, backoff=None, clock=time.time_ns):
         self.name = name
@@ -303,6 +319,7 @@ class LiveFeed:
             self.notice(
                 "backfilled", "gap backfilled from history after the reconnect", rows=filled
             )
+        self.notice("live", "caught up: streaming live")
 
     async def _follow(self) -> None:
         lost = asyncio.ensure_future(self.lost())

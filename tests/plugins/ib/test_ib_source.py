@@ -1,7 +1,6 @@
 """The ib source as the engine sees it: its settings' errors, check_feed, and
 a live run through build_engine on the loopback TWS."""
 
-import queue
 import threading
 import time
 
@@ -16,7 +15,7 @@ from tws_stub import TwsStub
 
 import rsengine
 from rsengine.config import Config, ConfigError
-from rsengine.feeds import FeedError, FeedNotice
+from rsengine.feeds import FeedError
 from rsengine.plugins import make_plugin_manager
 from rsengine.runner import build_engine
 
@@ -99,31 +98,14 @@ def test_check_feed_that_cannot_connect_raises_a_clear_feed_error():
 
 
 class Watch:
-    """Keeps the engine's slices; stands between the ib source and the engine."""
+    """Keeps the engine's slices."""
 
     def __init__(self):
         self.slices = []
-        self.stop = threading.Event()
 
     @rsengine.hookimpl
     def rsengine_slice_closed(self, slice):
         self.slices.append(slice)
-
-
-def without_notices(feed, stop):
-    """The engine's queue minus FeedNotice items, which rsengine.engine does not
-    take yet (see docs/ib.md); and ``stop`` of the test's own."""
-    real_start = feed.start_live
-
-    def start_live(engine_queue, engine_stop):
-        class Filter(queue.Queue):
-            def put(self, item, *args, **kwargs):
-                if item is None or not isinstance(item[1], FeedNotice):
-                    engine_queue.put(item)
-
-        real_start(Filter(), stop)
-
-    feed.start_live = start_live
 
 
 def test_a_live_run_through_the_engine_builds_the_stub_series_bars():
@@ -153,7 +135,6 @@ def test_a_live_run_through_the_engine_builds_the_stub_series_bars():
     engine.clock = clock
     (feed,) = [obj for _, _, obj in engine.sources]
     feed.clock = clock
-    without_notices(feed, watch.stop)
     runner = threading.Thread(target=engine.run)
     runner.start()
     try:
@@ -171,7 +152,7 @@ def test_a_live_run_through_the_engine_builds_the_stub_series_bars():
         ):
             time.sleep(0.02)
     finally:
-        watch.stop.set()
+        engine.request_stop()
         runner.join(10)
         stub.stop()
     closes = [s.ts_close // NS for s in watch.slices]
