@@ -198,6 +198,7 @@ class Engine:
         self.summary = RunSummary()
         self.on_progress: Callable[[int], None] | None = None
         self.clock: Callable[[], int] = time.time_ns  # live mode's wall clock (ns UTC)
+        self.clock_speed = 1.0  # clock ns per wall ns (a test or benchmark may run it faster)
         self._tz = tz
         self._index = {s: i for i, s in enumerate(self.symbols)}
         self._disabled: set[str] = set()
@@ -320,7 +321,7 @@ class Engine:
                 # take everything that has arrived before looking at the clock,
                 # so a bar is not closed as missing while its data wait in the queue
                 try:
-                    item = chunks.get(timeout=0.25)
+                    item = chunks.get(timeout=self._until_next_close(grace))
                     while True:
                         if item is None:
                             running -= 1
@@ -353,6 +354,14 @@ class Engine:
         for symbol, feed in self.feeds.items():
             self._push_bars(symbol, feed.bars.finish())
         self._on_batch(self._poll(None, final=True))
+
+    def _until_next_close(self, grace: int) -> float:
+        """Wall seconds to wait for data before looking at the clock again: until
+        the next bar's end plus the grace, a quarter second at most, so a bar
+        closes on time when no trade comes."""
+        now, bar = self.clock(), self.config.bars.primary_ns
+        due = (now - grace) // bar * bar + bar + grace
+        return min(0.25, max(0.0002, (due - now) / 1e9 / self.clock_speed))
 
     def _feed_notice(self, notice: FeedNotice) -> None:
         """A feed's notice: logged, and a ``feed`` record for the journal."""
