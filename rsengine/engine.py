@@ -367,7 +367,7 @@ class Engine:
         """A feed's notice: logged, and a ``feed`` record for the journal."""
         from .live import notice_signal
 
-        quiet = notice.kind in ("connected", "backfilled", "fresh")
+        quiet = notice.kind in ("connected", "backfilled", "live", "fresh")
         (log.info if quiet else log.warning)(
             "feed", kind=notice.kind, source=notice.source, instrument=notice.instrument,
             message=notice.message,

@@ -1,4 +1,5 @@
-"""Shared test helpers: exchange-time stamps and the real-data folder."""
+"""Shared test helpers: exchange-time stamps, the real-data folder and the
+headless browser."""
 
 import datetime as dt
 import os
@@ -10,6 +11,26 @@ import structlog
 
 ET = ZoneInfo("America/New_York")
 MIN = 60 * 10**9
+CHROMIUM = Path(os.environ.get("RSENGINE_CHROMIUM", "/usr/bin/chromium"))
+
+
+def chromium_launcher():
+    """playwright's ``sync_playwright`` for the system's chromium (launch with
+    ``executable_path=str(CHROMIUM)``), or a skip (a failure when
+    RSENGINE_REQUIRE_BROWSER=1, as in CI)."""
+    required = os.environ.get("RSENGINE_REQUIRE_BROWSER") == "1"
+    problem = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = "playwright is not installed (pip install -e '.[test]')"
+    if problem is None and not CHROMIUM.exists():
+        problem = f"no chromium at {CHROMIUM} (apt-get install chromium)"
+    if problem:
+        if required:
+            pytest.fail(f"RSENGINE_REQUIRE_BROWSER=1 but {problem}")
+        pytest.skip(problem)
+    return sync_playwright
 
 
 def et_ns(text: str) -> int:

@@ -7,16 +7,14 @@ the tables holding those of evaluation.json."""
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CHROMIUM, chromium_launcher
 
 from rsengine.cli import main
 
-CHROMIUM = Path(os.environ.get("RSENGINE_CHROMIUM", "/usr/bin/chromium"))
 FAST = ["--draws", "40", "--resamples", "40", "--no-progress"]
 LOCAL = ("file:", "data:", "about:", "blob:")
 
@@ -39,24 +37,6 @@ READ_TABLES = """() => Object.fromEntries(
       c => c.dataset.value !== undefined ? c.dataset.value : c.textContent))]))"""
 
 
-def _browser():
-    """playwright's Chromium launcher on the system's chromium, or a skip
-    (a failure when RSENGINE_REQUIRE_BROWSER=1, as in CI)."""
-    required = os.environ.get("RSENGINE_REQUIRE_BROWSER") == "1"
-    problem = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        problem = "playwright is not installed (pip install -e '.[test]')"
-    if problem is None and not CHROMIUM.exists():
-        problem = f"no chromium at {CHROMIUM} (apt-get install chromium)"
-    if problem:
-        if required:
-            pytest.fail(f"RSENGINE_REQUIRE_BROWSER=1 but {problem}")
-        pytest.skip(problem)
-    return sync_playwright
-
-
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
@@ -68,7 +48,7 @@ def report(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def launcher():
-    return _browser()
+    return chromium_launcher()
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,13 @@ when the run ends the page says the engine does not answer."""
 
 from __future__ import annotations
 
-import os
 import threading
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import CHROMIUM, chromium_launcher
 from panel_helpers import TZ, WAIT_S, EngineValues, demo_tree, engine_for, local, panel_of
 
-CHROMIUM = Path(os.environ.get("RSENGINE_CHROMIUM", "/usr/bin/chromium"))
 SESSIONS = ("2025-03-03", "2025-03-04")
 HOLDS = [pd.Timestamp(f"{SESSIONS[1]} {t}", tz=TZ).value for t in ("11:00", "14:00")]
 
@@ -36,24 +34,6 @@ READ_PANEL = """() => {
 }"""
 
 
-def _browser():
-    """playwright's Chromium launcher on the system's chromium, or a skip
-    (a failure when RSENGINE_REQUIRE_BROWSER=1, as in CI)."""
-    required = os.environ.get("RSENGINE_REQUIRE_BROWSER") == "1"
-    problem = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        problem = "playwright is not installed (pip install -e '.[test]')"
-    if problem is None and not CHROMIUM.exists():
-        problem = f"no chromium at {CHROMIUM} (apt-get install chromium)"
-    if problem:
-        if required:
-            pytest.fail(f"RSENGINE_REQUIRE_BROWSER=1 but {problem}")
-        pytest.skip(problem)
-    return sync_playwright
-
-
 def paced_tree() -> dict:
     tree = demo_tree()
     tree["run"] = {"mode": "paced", "speed": 200000}
@@ -64,7 +44,7 @@ def paced_tree() -> dict:
 
 @pytest.fixture(scope="module")
 def live_run():
-    sync_playwright = _browser()
+    sync_playwright = chromium_launcher()
     plugin = EngineValues(hold_at=HOLDS)
     engine = engine_for(paced_tree(), plugin)
     panel = panel_of(engine)
