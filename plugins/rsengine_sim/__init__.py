@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+
 import rsengine
 from rsengine.model import TradeChunk
 
@@ -31,7 +33,8 @@ class SimSource:
     ``normal`` sessions first, so that daily ATR(14) and other session
     histories are filled when the scenarios begin), ``trades_per_minute``
     (100), ``micros`` (false). An instrument is looked up by its
-    ``feed_symbol``.
+    ``feed_symbol``. In a paced run each session comes bar by bar (a chunk per
+    primary bar), so the pacer, the market view and the panel follow it.
     """
 
     SETTINGS = ("seed", "start", "days", "scenarios", "warmup", "trades_per_minute", "micros")
@@ -63,6 +66,9 @@ class SimSource:
             trades_per_minute=float(settings.get("trades_per_minute", 100.0)),
             micros=bool(settings.get("micros", False)),
         )
+        # a paced run waits between chunks: there a session comes bar by bar
+        paced = context.config.run.mode == "paced"
+        self.cut_ns = context.config.bars.primary_ns if paced else None
         self.feeds = {}
         for symbol in context.symbols:
             feed = context.config.instrument(symbol).feed_symbol or symbol
@@ -89,4 +95,11 @@ class SimSource:
     def _stream(self, feed):
         for k in range(len(self.market)):
             trades = self.market.trades(k, feed)
-            yield TradeChunk(trades.ts, trades.price, trades.size)
+            if self.cut_ns is None or not len(trades.ts):
+                yield TradeChunk(trades.ts, trades.price, trades.size)
+                continue
+            ts = np.asarray(trades.ts, np.int64)
+            bar = self.cut_ns  # the trades of each bar (bars begin on multiples of it)
+            cuts = np.flatnonzero(np.diff(ts // bar)) + 1
+            for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(ts)], strict=True):
+                yield TradeChunk(ts[lo:hi], trades.price[lo:hi], trades.size[lo:hi])

@@ -16,7 +16,6 @@ import yaml
 
 import rsengine
 from rsengine.config import load_config
-from rsengine.model import TradeChunk
 from rsengine.runner import build_engine, plugin_manager_for
 
 BAR_NS = 5 * 60 * 10**9
@@ -55,10 +54,6 @@ class EngineValues:
     @rsengine.hookimpl
     def rsengine_register_outputs(self, registry):
         registry.add("engine_values", self._output, "the test's copy of the engine's values")
-
-    @rsengine.hookimpl
-    def rsengine_register_sources(self, registry):
-        registry.add("sim_by_bar", BarChunkedSim, "the simulator, one chunk per bar")
 
     @rsengine.hookimpl
     def rsengine_slice_closed(self, slice):
@@ -121,40 +116,6 @@ class _Keeper:
 
     def close(self, summary):
         pass
-
-
-class BarChunkedSim:
-    """Source ``sim_by_bar``: the ``sim`` source with each session's trades
-    cut at the 5-minute edges, so that a paced run delivers the session bar
-    by bar (the sim alone hands over a session per chunk)."""
-
-    label = "SIMULATED"
-
-    def __init__(self, settings, context):
-        from rsengine_sim import SimSource
-
-        self.sim = SimSource(settings, context)
-
-    def span(self):
-        return self.sim.span()
-
-    def events(self):
-        return self.sim.events()
-
-    def streams(self):
-        return {symbol: self._cut(stream) for symbol, stream in self.sim.streams().items()}
-
-    @staticmethod
-    def _cut(stream):
-        for chunk in stream:
-            ts = np.asarray(chunk.ts, np.int64)
-            if not len(ts):
-                continue
-            edges = np.arange(ts[0] // BAR_NS * BAR_NS + BAR_NS, ts[-1] + BAR_NS, BAR_NS)
-            cuts = np.searchsorted(ts, edges)
-            for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(ts)], strict=True):
-                if hi > lo:
-                    yield TradeChunk(ts[lo:hi], chunk.price[lo:hi], chunk.size[lo:hi])
 
 
 def engine_for(tree: dict, plugin: EngineValues):

@@ -37,7 +37,7 @@ READ_PANEL = """() => {
 def paced_tree() -> dict:
     tree = demo_tree()
     tree["run"] = {"mode": "paced", "speed": 200000}
-    tree["sources"] = {"sim_by_bar": {"seed": 7, "start": SESSIONS[0], "days": 2}}
+    tree["sources"] = {"sim": {"seed": 7, "start": SESSIONS[0], "days": 2}}  # bar by bar: paced
     tree["outputs"] = {"panel": {"port": 0, "refresh": 0.1}, "engine_values": {}}
     return tree
 
