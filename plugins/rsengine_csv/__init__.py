@@ -247,11 +247,16 @@ class CsvSource(FileSource):
         return {symbol: self._stream(*item) for symbol, item in self.items.items()}
 
     def _stream(self, paths, layout, bar_ns):
+        lo, hi = self.window
         reader = read(
-            [str(p) for p in paths], layout, self.chunk_rows, self.on_bad_row, self.duplicates
+            [str(p) for p in paths],
+            layout,
+            self.chunk_rows,
+            self.on_bad_row,
+            self.duplicates,
+            window=None if lo is None and hi is None else (lo, hi),
         )
         self.readers.append(reader)
-        lo, hi = self.window
         for chunk in reader:
             keep = window_mask(chunk.ts, lo, hi) if lo is not None or hi is not None else None
             if keep is not None and not keep.any():
@@ -265,6 +270,12 @@ class CsvSource(FileSource):
                 )
                 ts_open = ts - bar_ns if chunk.stamps == "close" else ts
                 yield BarChunk(ts_open, o, h, low, c, v, bar_ns)
+        unsorted = [f for f in reader.stats.files if f.unsorted is not None]
+        if unsorted:
+            self.context.log.info(
+                "files not in time order read whole (start/end cannot skip in them)",
+                files=[f"{f.path}:{f.unsorted}" for f in unsorted],
+            )
         if reader.stats.duplicates:
             self.context.log.warning(
                 "duplicate bars dropped",

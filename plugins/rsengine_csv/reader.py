@@ -77,6 +77,7 @@ from .split import (
     split_text,
 )
 from .stamps import UNIX_FORMATS, Bad, StampFormat, Zone, format_ns
+from .window import WindowCut
 
 __all__ = [
     "Chunk",
@@ -173,6 +174,12 @@ class FileStats:
     blank: int = 0
     by_kind: dict = attrs.Factory(dict)
     reasons: list = attrs.Factory(list)
+    # with a window (see read): lines before it passed over unparsed; whether
+    # reading stopped past its end (the rest of the file not read); the line
+    # from which the file was read whole because its stamps were not in order
+    passed: int = 0
+    ended: bool = False
+    unsorted: int | None = None
 
 
 @attrs.define(eq=False)
@@ -512,6 +519,7 @@ def read(
     chunk_rows: int = 65536,
     on_bad_row: str = "stop",
     duplicates: str = "error",
+    window: tuple | None = None,
 ):
     """Stream ``paths`` (one path or a list, read in order) with ``layout``.
 
@@ -522,9 +530,23 @@ def read(
     of the bar before a bad row; ``"drop"`` drops it when its values are the
     same too (counted in ``FileStats.duplicates``) and keeps it a bad row
     otherwise.
+
+    ``window``: ``(lo, hi)`` ns UTC (either may be None), the stamps the
+    caller wants. Lines stamped more than a day before ``lo`` are passed over
+    unparsed (counted in ``FileStats.passed``, line numbers kept), and reading
+    stops once a row at or after ``hi`` is delivered; rows around the window
+    are still delivered, for the caller to mask. Rows inside it are the ones
+    a whole read delivers, for files in time order. A file whose sampled
+    stamps run backwards is read whole (``FileStats.unsorted``); so are
+    files read through the csv module and layouts filtering by ``symbol``.
     """
     return CsvReader(
-        paths, layout, chunk_rows=chunk_rows, on_bad_row=on_bad_row, duplicates=duplicates
+        paths,
+        layout,
+        chunk_rows=chunk_rows,
+        on_bad_row=on_bad_row,
+        duplicates=duplicates,
+        window=window,
     )
 
 
@@ -541,6 +563,7 @@ class CsvReader:
         chunk_rows: int = 65536,
         on_bad_row: str = "stop",
         duplicates: str = "error",
+        window: tuple | None = None,
     ):
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
@@ -570,6 +593,11 @@ class CsvReader:
         self._bytes_done = 0  # bytes of the files read to their end
         self._pending: list[dict] = []
         self._pending_n = 0
+        lo, hi = window or (None, None)
+        self._hi = hi
+        self._cut = (
+            None if window is None or layout.symbol is not None else WindowCut(lo, hi, self._key)
+        )
         self._gen = self._run()
 
     def __iter__(self) -> Iterator[Chunk]:
@@ -584,10 +612,14 @@ class CsvReader:
         for path in self.paths:
             stats = FileStats(path)
             self.stats.files.append(stats)
+            if self._past_window():
+                stats.ended = True
+                self._bytes_done += os.path.getsize(path)
+                continue
             self._file_start = True
             self._line = 0  # the last line read
             try:
-                for raw in self._batches(path):
+                for raw in self._batches(path, stats):
                     error = self._process(raw, path, stats)
                     yield from self._emit(path, final=error is not None)
                     if error is not None:
@@ -598,6 +630,26 @@ class CsvReader:
             yield from self._emit(path, final=True)
             self._bytes_done += os.path.getsize(path)
             self._raw = None
+
+    def _past_window(self) -> bool:
+        """A row at or after the window's end is delivered: no later row can be
+        in the window (it would be earlier than that row: a bad row)."""
+        return self._hi is not None and self._last_ts is not None and self._last_ts >= self._hi
+
+    def _key(self, line: bytes) -> int | None:
+        """The stamp of one data line in ns (wall time as if UTC when it has no
+        offset), or None when it does not parse; for :class:`WindowCut`."""
+        fields = line.rstrip(b"\r\n").split(self.layout.delimiter.encode())
+        idx = self._index
+        try:
+            text = (
+                fields[idx["ts"]]
+                if "ts" in idx
+                else fields[idx["date"]] + b" " + fields[idx["time"]]
+            )
+            return self._format.parse_one(text.decode(self.layout.encoding))[0]
+        except (IndexError, UnicodeDecodeError, Bad):
+            return None
 
     def bytes_read(self) -> int:
         """Bytes of the files on disk read so far (compressed bytes for .gz),
@@ -767,7 +819,7 @@ class CsvReader:
         self._index = self._resolve(names, path, line)
         self._setup_columns()
 
-    def _batches(self, path) -> Iterator[Raw]:
+    def _batches(self, path, stats: FileStats) -> Iterator[Raw]:
         layout = self.layout
         with self._open(path) as fh:
             self._raw = getattr(fh, "fileobj", fh)  # a GzipFile reads from .fileobj
@@ -802,7 +854,12 @@ class CsvReader:
                     line_no += 1
             self._line = line_no
             self._use_header(names, path, line_no or None)
+            start = (fh.tell(), line_no, carry)  # where the data begin, to read them again
+            seeking = self._cut is not None and self._cut.lo is not None
             while True:
+                if self._past_window():
+                    stats.ended = True
+                    return
                 data = fh.read(_BLOCK_BYTES)
                 if not data:
                     if not carry:
@@ -817,6 +874,22 @@ class CsvReader:
                     block, carry = data[:cut], data[cut:]
                 if line_no == 0:
                     block = block.removeprefix(_BOM)
+                if seeking and self._last_ts is None:
+                    skip, in_order = self._cut.before(block)
+                    if not in_order:  # read the file whole, from its first data line
+                        seeking, stats.unsorted = False, line_no + 1
+                        if stats.passed:
+                            fh.seek(start[0])
+                            line_no, carry, stats.passed = start[1], start[2], 0
+                            continue
+                    elif skip:
+                        passed = block.count(b"\n", 0, skip)
+                        stats.passed += passed
+                        line_no += passed
+                        self._line = line_no
+                        block = block[skip:]
+                        if not block:
+                            continue
                 if b'"' in block:  # quoted fields: the csv module from here on
                     if carry:
                         carry += fh.readline()  # finish the line (and its last character)
@@ -828,10 +901,22 @@ class CsvReader:
                         path, itertools.chain(lines, rest), line_no, self._index
                     )
                     return
-                raw = split_block(block, line_no, self._needed, layout.delimiter, layout.encoding)
-                line_no += raw.blank + len(raw.lines)
-                self._line = line_no
-                yield raw
+                for part in self._parts(block):
+                    if self._past_window():
+                        stats.ended = True
+                        return
+                    raw = split_block(
+                        part, line_no, self._needed, layout.delimiter, layout.encoding
+                    )
+                    line_no += raw.blank + len(raw.lines)
+                    self._line = line_no
+                    yield raw
+
+    def _parts(self, block: bytes) -> list[bytes]:
+        """The block, cut after the first line a margin past the window's end
+        (so the reader can stop there without parsing the rest)."""
+        cut = len(block) if self._cut is None else self._cut.end_cut(block)
+        return [block] if cut >= len(block) else [block[:cut], block[cut:]]
 
     def _setup_columns(self):
         idx = self._index
