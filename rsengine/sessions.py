@@ -3,7 +3,10 @@
 A Globex session runs from 18:00 ET on the previous day to 17:00 ET; its
 session date is the date on which it closes. Holidays, early closes and any
 intra-session halt come from ``pandas_market_calendars`` (default calendar
-``CME Globex Equity``), never from a hand-kept list.
+``CME Globex Equity``), never from a hand-kept list. A schedule is built a
+whole year at a time, for the years a run touches, when first asked for; a
+year built once is kept on disk (:func:`cache_dir`), so later runs read it
+back exactly and do not import ``pandas_market_calendars`` (nor pandas) at all.
 
 The core aggregator knows nothing of calendars: it is handed *segments*
 (stretches of continuous trading, int64 ns UTC) and, for each, an *anchor*, one
@@ -15,7 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib.metadata
+import os
 import re
+import tempfile
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -146,8 +153,75 @@ def load_schedule(
     )
 
 
+_FIELDS = ("session_date", "open_ns", "close_ns", "break_start_ns", "break_end_ns")
+
+
+def cache_dir() -> Path | None:
+    """Where built calendar years are kept: ``$RSENGINE_CACHE_DIR/calendars``,
+    else ``$XDG_CACHE_HOME/rsengine/calendars`` (``~/.cache`` by default);
+    None (no disk cache) when ``RSENGINE_CACHE_DIR`` is set empty."""
+    root = os.environ.get("RSENGINE_CACHE_DIR")
+    if root is None:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(base) / "rsengine" / "calendars"
+    return Path(root) / "calendars" if root else None
+
+
+@functools.cache
+def _calendar_versions() -> str:
+    """The versions the schedules are built with: a new release may change them."""
+    names = ("pandas_market_calendars", "exchange_calendars", "pandas")
+    return "-".join(_version(n) for n in names)
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
+def _cache_path(year: int, calendar: str) -> Path | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", calendar)
+    return folder / f"{slug}-{year}-{_calendar_versions()}.npz"
+
+
 @functools.lru_cache(maxsize=256)
 def _year_schedule(year: int, calendar: str) -> SessionSchedule:
+    """One calendar year's sessions: from the disk cache, else built and kept there."""
+    path = _cache_path(year, calendar)
+    if path is not None:
+        try:
+            with np.load(path) as kept:
+                return SessionSchedule(**{name: kept[name] for name in _FIELDS})
+        except (OSError, KeyError, ValueError):  # not kept yet, or unreadable: build it
+            pass
+    schedule = _build_year(year, calendar)
+    if path is not None:
+        _keep(path, schedule)
+    return schedule
+
+
+def _keep(path: Path, schedule: SessionSchedule) -> None:
+    """Write a year to the disk cache (atomically: runs may share the folder);
+    a folder that cannot be written only costs the next run the build."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **{name: getattr(schedule, name) for name in _FIELDS})
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _build_year(year: int, calendar: str) -> SessionSchedule:
     frame = _calendar(calendar).schedule(
         start_date=dt.date(year, 1, 1), end_date=dt.date(year, 12, 31)
     )
