@@ -67,7 +67,9 @@ class SimSource:
             micros=bool(settings.get("micros", False)),
         )
         # a paced run waits between chunks: there a session comes bar by bar
-        paced = context.config.run.mode == "paced"
+        paced = (
+            getattr(context.config, "run", None) is not None and context.config.run.mode == "paced"
+        )
         self.cut_ns = context.config.bars.primary_ns if paced else None
         self.feeds = {}
         for symbol in context.symbols:
