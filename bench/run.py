@@ -367,6 +367,14 @@ def bench_live_feed(quick: bool):
     bench_live(quick, emit)
 
 
+def bench_narrow_replay(quick: bool):
+    """Issue 14: a one-month replay against the full one (target at most 0.1
+    of its time) and their peak RSS (keep it flat)."""
+    from bench_narrow import bench_narrow
+
+    bench_narrow(quick, emit)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
@@ -388,6 +396,7 @@ def main(argv=None):
         bench_delivery(quick=True)
         bench_evaluation(quick=True)
         bench_live_feed(quick=True)
+        bench_narrow_replay(quick=True)
     else:
         bench_aggregation(5_000_000, repeats=3)
         bench_rings(100_000, 8, repeats=1)
@@ -398,6 +407,7 @@ def main(argv=None):
         bench_delivery(quick=False)
         bench_evaluation(quick=False)
         bench_live_feed(quick=False)
+        bench_narrow_replay(quick=False)
 
 
 if __name__ == "__main__":
