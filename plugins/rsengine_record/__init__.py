@@ -1,28 +1,30 @@
-"""Output ``record``: ``bars.csv`` and ``signals.jsonl`` in a folder.
+"""Output ``record``: the bars, ``signals.jsonl`` and ``run.json`` in a folder.
 
-``bars.csv``: one row per instrument per slice where it has a bar:
-``ts_open, ts_close`` (ISO-8601 UTC), ``symbol, open, high, low, close,
-volume, trades, flags`` (``partial``/``filled`` joined by ``|``), then one
-column per indicator value, in the order the indicators are configured. Floats
-are written with Python's shortest round-trip repr; NaN is an empty field.
+The bars: one row per instrument per slice where it has a bar, ``ts_open,
+ts_close, symbol, open, high, low, close, volume, trades, flags`` then one
+column per indicator value, in the order the indicators are configured.
+``format: parquet`` (the default where pyarrow is installed) writes them as
+typed columns to ``bars/session_date=YYYY-MM-DD/part-0.parquet``, one file per
+session; ``format: csv`` writes ``bars.csv`` (ISO-8601 UTC stamps, floats in
+Python's shortest round-trip repr, NaN an empty field, flags ``partial``/
+``filled`` joined by ``|``). Both are written a batch at a time
+(``writers.py``, ``csv_text.py``).
 
 ``signals.jsonl``: one signal per line, keys sorted. ``run.json``: what the
-data were (``"data": ["SIMULATED"]`` for the built-in market), the instruments
-and the indicator columns, and at the end the run's metrics (such as the
-pre-market read's hit rate), and ``"complete": true``. The same data and config
-give byte-identical files.
+data were (``"data": ["SIMULATED"]`` for the built-in market), the format, the
+instruments and the indicator columns, and at the end the run's metrics (such
+as the pre-market read's hit rate), and ``"complete": true``. The same data and
+config give byte-identical files.
 
 A run never destroys good results: it writes into ``<dir>/.partial-<pid>/``
 (``"complete": false``) and only a run that finished moves its files into
 ``dir``; ``dir`` is checked and locked when the output is built, before any data
-are read. The details are in docs/builtins.md.
+are read. The details are in docs/builtins.md and docs/record.md.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 import os
 import shutil
 import sys
@@ -30,65 +32,78 @@ import tempfile
 import weakref
 from pathlib import Path
 
-import numpy as np
-
 import rsengine
-from rsengine.core import FILLED, PARTIAL
 from rsengine.files import FileLocked, claim, sync, sync_folder
-from rsengine.model import iso_utc_many
 
-BAR_FIELDS = (
-    "ts_open",
-    "ts_close",
-    "symbol",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "trades",
-    "flags",
-)
-FILES = ("bars.csv", "signals.jsonl", "run.json")  # run.json last: it says complete
+from .table import BAR_FIELDS, batch_rows, flag_names  # noqa: F401 (flag_names: public)
+from .writers import CsvBars, ParquetBars, import_pyarrow
+
+FORMATS = ("parquet", "csv")
+BARS = ("bars", "bars.csv")  # the entries of either format: a run replaces both
 LOCK = ".rsengine-record.lock"
 PARTIAL_PREFIX = ".partial-"
+PYARROW_MISSING = (
+    "format 'parquet' needs pyarrow, which is not installed: "
+    "python -m pip install pyarrow (or rsengine[record]); or set format: csv"
+)
 
 
 @rsengine.hookimpl
 def rsengine_register_outputs(registry):
-    registry.add("record", Recorder, "bars.csv and signals.jsonl in a folder")
+    registry.add("record", Recorder, "the bars (Parquet or CSV) and signals.jsonl in a folder")
 
 
-def flag_names(flags: int) -> str:
-    names = [name for bit, name in ((PARTIAL, "partial"), (FILLED, "filled")) if flags & bit]
-    return "|".join(names)
-
-
-def number(x: float) -> str:
-    x = float(x)
-    return "" if math.isnan(x) else repr(x)
+def default_format() -> str:
+    """``parquet`` where pyarrow can be imported, else ``csv``."""
+    try:
+        import_pyarrow()
+    except ImportError:
+        return "csv"
+    return "parquet"
 
 
 class Recorder:
-    SETTINGS = ("dir",)
+    SETTINGS = ("dir", "format")
 
     def __init__(self, settings: dict, context):
         self.component = getattr(context, "component", None)
         unknown = set(settings) - set(self.SETTINGS)
         if unknown:
             raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {list(self.SETTINGS)}")
+        self.format = self._format(settings)
         self.dir = Path(settings.get("dir", "out"))
         self.partial = self.dir / f"{PARTIAL_PREFIX}{os.getpid()}"
         self.written: list[Path] = []  # the final paths, once the run finished
         self.columns = tuple(context.columns)
+        self.symbols = tuple(context.symbols)
+        if self.format == "parquet":
+            tz = context.config.session.timezone
+            self.bars = ParquetBars(self.symbols, self.columns, tz)
+        else:
+            self.bars = CsvBars(self.symbols, self.columns)
+        self.files = (self.bars.name, "signals.jsonl", "run.json")  # run.json last: complete
         self.about = {
             "data": list(context.data_labels),
-            "instruments": list(context.symbols),
+            "format": self.format,
+            "instruments": list(self.symbols),
             "columns": list(self.columns),
         }
         self._lock = self._claim()
-        self._bars = None  # the files are opened by the first write, so that
+        self._opened = False  # the files are opened by the first write, so that
         # building the output (``rsengine validate``) leaves old recordings alone
+
+    def _format(self, settings: dict) -> str:
+        chosen = settings.get("format")
+        if chosen is None:
+            return default_format()
+        if chosen not in FORMATS:
+            raise self._refuse(f"expected one of {', '.join(FORMATS)}, got {chosen!r}", "format")
+        if chosen == "parquet":
+            try:
+                import_pyarrow()
+            except ImportError:
+                raise self._refuse(PYARROW_MISSING, "format") from None
+        return chosen
 
     # -- start-up: the folder is ours and writable, before any data are read ------
 
@@ -112,10 +127,10 @@ class Recorder:
         weakref.finalize(self, lock.release)  # an output built and dropped lets go
         return lock
 
-    def _refuse(self, message: str) -> Exception:
+    def _refuse(self, message: str, key: str = "dir") -> Exception:
         if self.component is not None:
-            return self.component.error(("dir",), message)
-        return ValueError(f"dir: {message}")
+            return self.component.error((key,), message)
+        return ValueError(f"{key}: {message}")
 
     def _release(self) -> None:
         self._lock.release()
@@ -128,33 +143,19 @@ class Recorder:
         self.partial.mkdir()
         self.about["complete"] = False
         self._write_about()
-        self._bars_file = open(self.partial / "bars.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self.bars.open(self.partial)
         self._signals_file = open(self.partial / "signals.jsonl", "w", encoding="utf-8")  # noqa: SIM115
-        self._bars = csv.writer(self._bars_file, lineterminator="\n")
-        self._bars.writerow((*BAR_FIELDS, *self.columns))
+        self._opened = True
 
     def on_batch(self, batch, values):
-        if self._bars is None:
+        if not self._opened:
             self._open()
-        rows, cols = np.nonzero(batch.present)  # row by row, instruments in order
-        if not len(rows):
-            return
-        symbols = np.array(batch.symbols, dtype=object)
-        columns = [
-            _stamps(batch.ts_open[rows, cols]),
-            _stamps(batch.ts_close[rows]),
-            symbols[cols].tolist(),
-            *(_cells(getattr(batch, name)[rows, cols]) for name in PRICE_FIELDS),
-            batch.trades[rows, cols].tolist(),
-            [FLAG_TEXT[f] for f in batch.flags[rows, cols].tolist()],
-        ]
-        for name in self.columns:
-            value = values.get(name)
-            columns.append([""] * len(rows) if value is None else _cells(value[rows, cols]))
-        self._bars.writerows(zip(*columns, strict=True))
+        rows = batch_rows(batch, values, self.columns)
+        if rows is not None:
+            self.bars.write(rows)
 
     def on_signal(self, signal):
-        if self._bars is None:
+        if not self._opened:
             self._open()
         self._signals_file.write(signal.to_json() + "\n")
 
@@ -163,13 +164,13 @@ class Recorder:
     def close(self, summary):
         try:
             failed = summary.failed or _interrupted()
-            if failed and self._bars is None:
+            if failed and not self._opened:
                 return  # nothing written: nothing to keep
-            if self._bars is None:
+            if not self._opened:
                 self._open()  # a run without data still leaves its (empty) record
-            for f in (self._bars_file, self._signals_file):
-                sync(f)
-                f.close()
+            self._close_bars(failed)
+            sync(self._signals_file)
+            self._signals_file.close()
             if summary.metrics:  # e.g. the pre-market read's hit rate
                 self.about["metrics"] = summary.metrics
             if failed:
@@ -182,19 +183,39 @@ class Recorder:
         finally:
             self._release()
 
+    def _close_bars(self, failed) -> None:
+        """Writes out what is buffered; a failed run keeps what it could write,
+        to be looked at, whatever failed on the way."""
+        if not failed:
+            self.bars.close()
+            return
+        try:
+            self.bars.close()
+        except Exception:  # noqa: BLE001 - the run already failed for its own reason
+            pass
+
     def _move_into_place(self) -> None:
         (self.dir / "run.json").unlink(missing_ok=True)  # no stale "complete" meanwhile
-        for name in FILES:
+        for name in BARS:  # the previous run's bars, in either format
+            _remove(self.dir / name)
+        for name in self.files:
             os.replace(self.partial / name, self.dir / name)
         sync_folder(self.dir)
         self.partial.rmdir()
-        self.written = [self.dir / name for name in FILES]
+        self.written = [self.dir / name for name in self.files]
 
     def _write_about(self):
         text = json.dumps(self.about, sort_keys=True, indent=1, allow_nan=False)
         with open(self.partial / "run.json", "w", encoding="utf-8") as f:
             f.write(text + "\n")
             sync(f)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _interrupted() -> str | None:
@@ -204,33 +225,3 @@ def _interrupted() -> str | None:
     if exc is not None and not isinstance(exc, Exception):
         return f"interrupted: {type(exc).__name__}"
     return None
-
-
-PRICE_FIELDS = ("open", "high", "low", "close", "volume")
-FLAG_TEXT = [flag_names(f) for f in range(256)]
-
-
-def _stamps(ts) -> list[str]:
-    unique, inverse = np.unique(ts, return_inverse=True)
-    text = iso_utc_many(unique)
-    return [text[k] for k in inverse.tolist()]
-
-
-def _cells(values) -> list:
-    """Text of one column: floats as shortest repr (NaN empty), ints as ints,
-    booleans as 1/0, text as is (None empty)."""
-    values = np.asarray(values)
-    kind = values.dtype.kind
-    if kind == "f":
-        return ["" if x != x else repr(x) for x in values.astype(np.float64).tolist()]
-    if kind == "b":
-        return ["1" if x else "0" for x in values.tolist()]
-    if kind in "iu":
-        return values.tolist()
-    return [_text(x) for x in values.tolist()]
-
-
-def _text(x) -> str:
-    if x is None:
-        return ""
-    return x if isinstance(x, str) else _cells(np.array([x]))[0]

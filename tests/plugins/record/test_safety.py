@@ -1,7 +1,8 @@
 """The record output never destroys good results: a run writes into a hidden
 ``.partial-<pid>`` folder inside ``dir`` and moves its files into place only
 when it finished; the folder is locked against a second run and checked to be
-writable before any data are read."""
+writable before any data are read. Recorded as CSV here; test_parquet.py
+holds the Parquet folder to the same rules."""
 
 import json
 import os
@@ -39,7 +40,7 @@ def partials(folder: Path) -> list:
 
 
 def record_sim(out: Path, pm=None, source="sim"):
-    tree = {**SIM_DAYS, "outputs": {"record": {"dir": str(out)}}}
+    tree = {**SIM_DAYS, "outputs": {"record": {"dir": str(out), "format": "csv"}}}
     if source != "sim":
         tree["sources"] = {source: tree["sources"]["sim"]}
     config = Config.from_dict(tree)
@@ -83,7 +84,7 @@ def csv_config(tmp_path: Path, rows: str, out: Path) -> Path:
     path = tmp_path / "run.yaml"
     path.write_text(
         f"bars: {{primary: 1min}}\ngroup: [ES, NQ]\nsources: {{csv: {csv}}}\n"
-        f'instruments: {{ES: {{}}, NQ: {{}}}}\noutputs: {{record: {{dir: "{out}"}}}}\n'
+        f'instruments: {{ES: {{}}, NQ: {{}}}}\noutputs: {{record: {{dir: "{out}", format: csv}}}}\n'
     )
     return path
 
@@ -204,7 +205,7 @@ def sim_config(tmp_path: Path, out: Path, pause: bool) -> Path:
     path = tmp_path / ("paused.yaml" if pause else "plain.yaml")
     path.write_text(
         f"run: {{mode: replay}}\n{local}sources: {{sim: {{seed: 7, days: 3}}}}\n"
-        f'indicators: {{rs: {{}}}}\noutputs: {{record: {{dir: "{out}"}}}}\n'
+        f'indicators: {{rs: {{}}}}\noutputs: {{record: {{dir: "{out}", format: csv}}}}\n'
     )
     return path
 
@@ -375,7 +376,7 @@ def test_validate_leaves_no_partial_folder_and_the_old_recording_untouched(tmp_p
     out = tmp_path / "out"
     record_sim(out)
     before = results(out)
-    engine = build_engine(Config.from_dict({**SIM_DAYS, "outputs": {"record": {"dir": str(out)}}}))
+    engine = build_engine(Config.from_dict({**SIM_DAYS, "outputs": {"record": {"dir": str(out), "format": "csv"}}}))
     del engine
     assert results(out) == before and partials(out) == []
 

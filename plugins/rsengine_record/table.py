@@ -1,0 +1,73 @@
+"""A batch's recorded rows as named columns, for every format alike.
+
+A row is one instrument's bar of one slice, slices in time order and the
+instruments of a slice in the configured order. Columns come back as numpy
+arrays of one length; an indicator column that gave no values for the batch
+is ``None``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rsengine.core import FILLED, PARTIAL
+
+BAR_FIELDS = (
+    "ts_open",
+    "ts_close",
+    "symbol",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "trades",
+    "flags",
+)
+PRICE_FIELDS = ("open", "high", "low", "close", "volume")
+
+
+def flag_names(flags: int) -> str:
+    names = [name for bit, name in ((PARTIAL, "partial"), (FILLED, "filled")) if flags & bit]
+    return "|".join(names)
+
+
+FLAG_TEXT = [flag_names(f) for f in range(256)]
+
+
+def batch_rows(batch, values: dict, columns: tuple) -> dict | None:
+    """The rows of ``batch`` where an instrument has a bar, by column name
+    (``BAR_FIELDS`` then ``columns``); ``None`` for a batch without bars.
+    ``symbol`` is the instrument's index into ``batch.symbols``."""
+    present = batch.present
+    if not present.size:
+        return None
+    if present.all():  # the usual replay: row-major order is a plain reshape
+        k = present.shape[1]
+        cols = np.tile(np.arange(k), len(present))
+
+        def take(a):
+            return a.reshape(-1)
+
+        ts_close = np.repeat(batch.ts_close, k)
+    else:
+        rows, cols = np.nonzero(present)
+        if not len(rows):
+            return None
+
+        def take(a):
+            return a[rows, cols]
+
+        ts_close = batch.ts_close[rows]
+    out = {
+        "ts_open": take(batch.ts_open),
+        "ts_close": ts_close,
+        "symbol": cols,
+        **{name: take(getattr(batch, name)) for name in PRICE_FIELDS},
+        "trades": take(batch.trades),
+        "flags": take(batch.flags),
+    }
+    for name in columns:
+        value = values.get(name)
+        out[name] = None if value is None else take(np.asarray(value))
+    return out
