@@ -35,8 +35,9 @@ from pathlib import Path
 import rsengine
 from rsengine.files import FileLocked, claim, sync, sync_folder
 
+from . import writers
 from .table import BAR_FIELDS, batch_rows, flag_names  # noqa: F401 (flag_names: public)
-from .writers import CsvBars, ParquetBars, import_pyarrow
+from .writers import CsvBars, ParquetBars
 
 FORMATS = ("parquet", "csv")
 BARS = ("bars", "bars.csv")  # the entries of either format: a run replaces both
@@ -56,7 +57,7 @@ def rsengine_register_outputs(registry):
 def default_format() -> str:
     """``parquet`` where pyarrow can be imported, else ``csv``."""
     try:
-        import_pyarrow()
+        writers.import_pyarrow()
     except ImportError:
         return "csv"
     return "parquet"
@@ -100,7 +101,7 @@ class Recorder:
             raise self._refuse(f"expected one of {', '.join(FORMATS)}, got {chosen!r}", "format")
         if chosen == "parquet":
             try:
-                import_pyarrow()
+                writers.import_pyarrow()
             except ImportError:
                 raise self._refuse(PYARROW_MISSING, "format") from None
         return chosen

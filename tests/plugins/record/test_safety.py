@@ -376,7 +376,8 @@ def test_validate_leaves_no_partial_folder_and_the_old_recording_untouched(tmp_p
     out = tmp_path / "out"
     record_sim(out)
     before = results(out)
-    engine = build_engine(Config.from_dict({**SIM_DAYS, "outputs": {"record": {"dir": str(out), "format": "csv"}}}))
+    outputs = {"record": {"dir": str(out), "format": "csv"}}
+    engine = build_engine(Config.from_dict({**SIM_DAYS, "outputs": outputs}))
     del engine
     assert results(out) == before and partials(out) == []
 
