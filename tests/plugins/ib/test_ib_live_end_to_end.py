@@ -206,7 +206,8 @@ def test_live_with_a_drop_delivers_what_a_replay_finds_once_to_ninjatrader_and_w
     receiver.shutdown()
     got = [s.to_json() for s in taken.signals if s.kind != "feed"]
     assert got == want  # the same signals, in order, each once
-    assert [s.name for s in taken.signals if s.kind == "feed"] == [
+    timing = ("feed_stale", "feed_fresh")  # a minute without data may raise the alarm
+    assert [s.name for s in taken.signals if s.kind == "feed" and s.name not in timing] == [
         "feed_connected", "feed_live", "feed_disconnected", "feed_connected",
         "feed_backfilled", "feed_live",
     ]  # fmt: skip
