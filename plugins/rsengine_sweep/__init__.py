@@ -1,0 +1,1 @@
+"""rsengine_sweep: being written (issue 14)."""
