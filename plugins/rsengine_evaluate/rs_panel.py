@@ -330,9 +330,13 @@ def plotly_figure(panel: RSPanel):
                 y=level, line={"dash": "dot", "width": 1, "color": "#999999"}, row=2, col=1
             )
         fig.update_yaxes(title_text=panel.tick.symbol, row=2, col=1)
-    fig.add_hline(y=0, line={"width": 1, "color": "#999999"}, row=1, col=1)
+    # without an RS value (no prior close yet) the pane has no x range: plotly
+    # cannot place a zero line or shading there
+    has_rs = any(np.isfinite(line.rs_pct).any() for line in panel.lines)
+    if has_rs:
+        fig.add_hline(y=0, line={"width": 1, "color": "#999999"}, row=1, col=1)
     shapes = []
-    for span in panel.regimes:
+    for span in panel.regimes if has_rs else ():
         if span.regime in REGIME_COLORS:
             start, end = panel.local([span.start, span.end])
             shapes.append(
