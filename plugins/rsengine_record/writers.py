@@ -23,6 +23,7 @@ from .table import FLAG_TEXT
 
 # Statistics (min/max per file) for the columns a reader filters by: each
 # column's costs about as much as its data again in files this small.
+FLUSH_ROWS = 16_384  # whole sessions are handed to the writer about this many rows at a time
 PARQUET_OPTIONS = {"compression": "snappy", "write_statistics": ["ts_open", "ts_close", "symbol"]}
 
 
@@ -53,10 +54,10 @@ class ParquetBars:
     """Typed columns: stamps as ``timestamp[ns, UTC]`` (int64 ns), prices,
     volume and float values as float64 (NaN kept), trades and integer values
     as int64, flags like ``bars.csv`` as text, booleans as bool, text as
-    string (null for ``None``). One file per session, written when the next
-    session begins or the run ends: its bytes do not depend on how the
-    session was cut into batches. The files are built, encoded and written by
-    a thread of their own (pyarrow lets go of the GIL meanwhile), in order."""
+    string (null for ``None``). One file per session with one row group: its
+    bytes do not depend on how the session was cut into batches. The files
+    are built, encoded and written by a thread of their own (pyarrow's
+    dataset writer lets go of the GIL), whole sessions at a time, in order."""
 
     name = "bars"
 
@@ -64,21 +65,24 @@ class ParquetBars:
         self.pa, self.pq = import_pyarrow()
         self.symbols, self.columns, self.tz = symbols, columns, tz
         self.types: dict = {}  # column -> arrow type, fixed by its first values
-        self._session, self._pending = None, []
+        self.ds = importlib.import_module("pyarrow.dataset")
+        self._session, self._pending, self._rows = None, [], 0
         self._files = None
 
     def open(self, folder: Path) -> None:
         self.folder = folder / self.name
         self.folder.mkdir()
-        self._files = FileThread(self._write_file)
+        self._files = FileThread(self._write_files)
 
     def write(self, rows: dict) -> None:
         day = session_date_of(int(rows["ts_close"][0]), self.tz).isoformat()
         if day != self._session:  # a batch never crosses a session
-            self._flush()
+            if self._rows >= FLUSH_ROWS:
+                self._flush()
             self._session = day
         # copied: the batch's arrays are the engine's, and the file is built later
-        self._pending.append({k: v if v is None else v.copy() for k, v in rows.items()})
+        self._pending.append((day, {k: v if v is None else v.copy() for k, v in rows.items()}))
+        self._rows += len(rows["ts_close"])
 
     def close(self) -> None:
         self._flush()
@@ -86,20 +90,37 @@ class ParquetBars:
 
     def _flush(self) -> None:
         if self._pending:
-            self._files.put(self._session, self._pending)
-            self._pending = []
+            self._files.put(self._pending)
+            self._pending, self._rows = [], 0
 
-    def _write_file(self, session: str, pending: list) -> None:
-        table = self.pa.Table.from_batches([self._record_batch(rows) for rows in pending])
-        where = self.folder / f"session_date={session}"
-        where.mkdir()
-        strings = [f.name for f in table.schema if self.pa.types.is_string(f.type)]
-        path = where / "part-0.parquet"
-        self.pq.write_table(table, path, use_dictionary=strings, **PARQUET_OPTIONS)
-        with open(path, "rb+") as f:
-            sync(f)
+    def _write_files(self, pending: list) -> None:
+        """The files of whole sessions, one per session, written by pyarrow's
+        dataset writer without the GIL."""
+        pa = self.pa
+        batches = [self._record_batch(rows, day) for day, rows in pending]
+        table = pa.Table.from_batches(batches)
+        strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
+        options = self.ds.ParquetFileFormat().make_write_options(
+            use_dictionary=strings, **PARQUET_OPTIONS
+        )
+        self.ds.write_dataset(
+            table,
+            self.folder,
+            format="parquet",
+            partitioning=["session_date"],
+            partitioning_flavor="hive",
+            basename_template="part-{i}.parquet",
+            file_options=options,
+            use_threads=False,  # keeps the rows in order
+            min_rows_per_group=1 << 24,  # one row group a session, however it came in
+            max_rows_per_group=1 << 24,
+            existing_data_behavior="overwrite_or_ignore",
+        )
+        for day in dict.fromkeys(day for day, _ in pending):
+            with open(self.folder / f"session_date={day}" / "part-0.parquet", "rb+") as f:
+                sync(f)
 
-    def _record_batch(self, rows: dict):
+    def _record_batch(self, rows: dict, day: str):
         pa = self.pa
         stamp = pa.timestamp("ns", tz="UTC")
         arrays = {
@@ -112,6 +133,9 @@ class ParquetBars:
         }
         for name in self.columns:
             arrays[name] = self._values(name, rows[name], len(rows["ts_close"]))
+        arrays["session_date"] = pa.array([day], pa.string()).take(
+            np.zeros(len(rows["ts_close"]), np.int32)
+        )  # the partition: written as the folder's name, not in the file
         return pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
 
     def _values(self, name: str, value, n: int):

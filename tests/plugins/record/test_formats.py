@@ -279,6 +279,24 @@ def test_parquet_files_are_byte_identical_from_run_to_run(both, tmp_path):
     assert first == second and any(p.suffix == ".parquet" for p in first)
 
 
+def test_a_sessions_file_does_not_depend_on_how_its_bars_came_in_batches(sim_csv, tmp_path):
+    _, columns, captured = sim_csv
+    batches = [batch_rows(b, v, columns) for b, v in captured]
+
+    def write(folder, cut):
+        folder.mkdir()
+        bars = writers.ParquetBars(captured[0][0].symbols, columns, "America/New_York")
+        bars.open(folder)
+        for rows in batches:
+            for lo in range(0, len(rows["ts_close"]), cut):
+                bars.write({k: None if v is None else v[lo : lo + cut] for k, v in rows.items()})
+        bars.close()
+        return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*.parquet"))}
+
+    whole, by_three = write(tmp_path / "whole", 10**9), write(tmp_path / "three", 3)
+    assert whole == by_three and len(whole) == 3
+
+
 def test_the_signal_journal_is_the_same_in_either_format(both):
     folders, _ = both
     journal = (folders["parquet"] / "signals.jsonl").read_bytes()
