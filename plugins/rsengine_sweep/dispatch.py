@@ -19,8 +19,8 @@ from .point import failed_row, run_point
 class Progress:
     """``sweep: 3/8 points done, 1 failed`` on stderr (off: silent)."""
 
-    def __init__(self, total: int, shown: bool, stream=sys.stderr):
-        self.total, self.shown, self.stream = total, shown, stream
+    def __init__(self, total: int, shown: bool, stream=None):
+        self.total, self.shown, self.stream = total, shown, stream or sys.stderr
         self.done = self.failed = 0
 
     def step(self, row: dict) -> None:
@@ -48,7 +48,7 @@ def run_serially(jobs: list[tuple], progress: Progress) -> list[dict]:
 
 
 def local_cluster(workers: int):
-    """A LocalCluster of ``workers`` processes, one thread each, no dashboard."""
+    """A LocalCluster of ``workers`` processes, one thread each."""
     import logging
 
     from distributed import LocalCluster
@@ -57,7 +57,7 @@ def local_cluster(workers: int):
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: never one taken by another cluster
         silence_logs=logging.ERROR,
     )
 

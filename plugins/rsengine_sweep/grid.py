@@ -31,6 +31,7 @@ import yaml
 # _parse_yaml: the config reader's YAML, which refuses duplicate keys and keeps every
 # key's position (in _SourceMap), so the grid's errors read like the config's
 from rsengine.config import (
+    HIDDEN,
     ConfigError,
     Location,
     _parse_yaml,
@@ -331,7 +332,7 @@ def _setting_date(value) -> dt.date | None:
 def check_points(grid: Grid, config_path, points: list[Point], base=()) -> None:
     """Load the config with each point's overrides (after ``base``, the
     command line's); a key or value the config refuses is reported at the
-    grid key's line (every distinct problem once)."""
+    grid key's line, each distinct problem once."""
     errors, seen = [], set()
     for point in points:
         try:
@@ -347,10 +348,21 @@ def check_points(grid: Grid, config_path, points: list[Point], base=()) -> None:
 
 
 def _at_grid_key(grid: Grid, err: ConfigError, point: Point) -> ConfigError:
+    """An override's error at its grid key, the value shown (a grid file's
+    values are no more secret than a config file's)."""
     origin = err.origin or ""
     key = origin.removeprefix("--set ").split("=", 1)[0] if origin.startswith("--set ") else None
     if key not in grid.where:
         return err
-    value = dict(point.params)[key]
-    where = attrs.evolve(grid.where[key], hidden=())
-    return ConfigError.at(where, f"grid.{key}", f"value {value!r}: {err.message}")
+    value = param_text(dict(point.params)[key])
+    message = err.message.replace(HIDDEN, value)
+    return ConfigError.at(grid.where[key], f"grid.{key}", message)
+
+
+def param_text(value) -> str:
+    """A parameter as the results show it: ``1000``, ``2024-01-01``, ``[1, 2]``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, dt.date)) and not isinstance(value, bool):
+        return str(value)
+    return yaml_text(value)

@@ -11,10 +11,9 @@ point lacks (it failed, or no plugin of it reports that metric) is empty.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from pathlib import Path
 
-from .grid import yaml_text
+from .grid import param_text
 from .point import HEAD, TAIL
 
 CSV_NAME, PARQUET_NAME, REPORT_NAME = "results.csv", "results.parquet", "report.md"
@@ -38,15 +37,6 @@ def merge(points, rows: list[dict]) -> tuple[list[str], list[dict]]:
             out[column] = row.get(column, default)
         table.append(out)
     return columns, table
-
-
-def param_text(value) -> str:
-    """A parameter as the table shows it: ``1000``, ``2024-01-01``, ``[1, 2]``."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float, dt.date)) and not isinstance(value, bool):
-        return str(value)
-    return yaml_text(value)
 
 
 def write_csv(path: Path, columns: list[str], table: list[dict]) -> Path:
