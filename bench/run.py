@@ -375,6 +375,14 @@ def bench_narrow_replay(quick: bool):
     bench_narrow(quick, emit)
 
 
+def bench_recording(quick: bool):
+    """Issue 14: the replay with Parquet recording (target 0.8) and with CSV
+    recording (target 0.5) against no recording."""
+    from bench_record import bench_record
+
+    bench_record(quick, emit)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
@@ -397,6 +405,7 @@ def main(argv=None):
         bench_evaluation(quick=True)
         bench_live_feed(quick=True)
         bench_narrow_replay(quick=True)
+        bench_recording(quick=True)
     else:
         bench_aggregation(5_000_000, repeats=3)
         bench_rings(100_000, 8, repeats=1)
@@ -408,6 +417,7 @@ def main(argv=None):
         bench_evaluation(quick=False)
         bench_live_feed(quick=False)
         bench_narrow_replay(quick=False)
+        bench_recording(quick=False)
 
 
 if __name__ == "__main__":

@@ -384,10 +384,10 @@ def _importable(name: str) -> bool:
 # -- the format setting ----------------------------------------------------------
 
 
-def test_parquet_is_the_default_where_pyarrow_is_installed(tmp_path):
+def test_csv_stays_the_default_even_where_pyarrow_is_installed(tmp_path):
     tree = {**SIM, "outputs": {"record": {"dir": str(tmp_path)}}}
     build_engine(Config.from_dict(tree)).run()
-    assert (tmp_path / "bars").is_dir() and not (tmp_path / "bars.csv").exists()
+    assert (tmp_path / "bars.csv").is_file() and not (tmp_path / "bars").exists()
 
 
 def hide_pyarrow(monkeypatch):
