@@ -98,7 +98,8 @@ def write_report(path: Path, title: str, columns: list[str], table: list[dict], 
         lines += ["", "## Failed points", ""]
         for row in failed:
             where = ", ".join(f"{p}={row[p]}" for p in params)
-            lines.append(f"- point {row['point']} ({where}): {row['error']}")
+            error = str(row["error"]).replace("\n", "; ")
+            lines.append(f"- point {row['point']} ({where}): {error}")
     lines += ["", "Files: " + ", ".join(f"`{Path(f).name}`" for f in files) + "."]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

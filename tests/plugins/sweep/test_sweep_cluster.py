@@ -5,6 +5,7 @@ config and overrides made here, one after another, with the engine alone."""
 
 import csv
 import itertools
+import json
 import os
 import textwrap
 
@@ -116,7 +117,7 @@ def test_a_sweep_equals_the_same_points_run_serially(cluster, tmp_path, capsys):
     )
     out = tmp_path / "out"
     args = ["sweep", "--grid", grid, "--scheduler", cluster.scheduler_address, "--out", str(out)]
-    assert main([*args, *FAST]) == 0
+    assert main([*args, "--record", *FAST]) == 0
     captured = capsys.readouterr()
     assert "sweep: 4/4 points done" in captured.err
     assert "4 of 4 points ok" in captured.out
@@ -127,8 +128,13 @@ def test_a_sweep_equals_the_same_points_run_serially(cluster, tmp_path, capsys):
     ]
     for row, (seed, budget) in zip(rows, points, strict=True):
         overrides = [FAST[1], FAST[3], f"sources.sim.seed={seed}", f"risk.budget={budget}"]
-        check_row(row, *serial_run(None, overrides))
+        summary, signals = serial_run(None, overrides)
+        check_row(row, summary, signals)
         assert row["core"] == expected_core()
+        # --record: the config's record output, in a folder of the point's own
+        journal = out / "records" / f"point-{int(row['point']):04d}" / "signals.jsonl"
+        ids = [json.loads(line)["id"] for line in journal.read_text().splitlines()]
+        assert ids == [s.id for s in signals]
     assert (out / "report.md").read_text().startswith("# Sweep of the built-in demo over ")
 
     # the same points in this process: the same bytes

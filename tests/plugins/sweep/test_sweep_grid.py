@@ -4,6 +4,7 @@ line and key."""
 import datetime as dt
 import itertools
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
@@ -226,3 +227,19 @@ def test_shards_need_a_window_to_cut(tmp_path):
     assert problems(path, tmp_path / "two.yaml") == [
         f"{path}:1:1: shards.source: the config has sources sim, csv: name the one to shard"
     ]
+
+
+def test_the_example_grids(tmp_path):
+    configs = Path(__file__).resolve().parents[3] / "configs"
+    demo = read_grid(configs / "sweep-demo-grid.yaml")
+    points = demo.points()
+    check_points(demo, None, points)
+    assert len(points) == 3 * 2 * 2
+    assert points[-1].overrides == ("sources.sim.seed=9", "risk.budget=4000", "risk.max_trades=3")
+    monthly = resolve(
+        read_grid(configs / "sweep-micros-monthly.yaml"), configs / "replay-micros.yaml"
+    )
+    assert monthly.windows == tuple(
+        (D(2024, m, 1), D(2024 + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1))
+        for m in range(1, 13)
+    )
