@@ -144,7 +144,7 @@ class _Reader:
                     f"unknown key {key!r} (expected grid and/or shards){suggestion(key, TOP_KEYS)}",
                     key=True,
                 )
-        keys = self.keys(tree.get("grid"), tree.get("grid") is not None or "grid" in tree)
+        keys = self.keys(tree["grid"]) if "grid" in tree else {}
         windows, source, every = (
             self.shards(tree["shards"]) if "shards" in tree else ((), None, None)
         )
@@ -152,9 +152,7 @@ class _Reader:
         shards_at = self.smap.at(("shards",), key=True) if "shards" in tree else None
         return Grid(file, keys, tuple(windows), source, every, where, shards_at)
 
-    def keys(self, value, given: bool) -> dict:
-        if not given:
-            return {}
+    def keys(self, value) -> dict:
         if not isinstance(value, dict) or not value:
             self.fail(
                 ("grid",),
