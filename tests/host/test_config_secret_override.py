@@ -37,7 +37,7 @@ REFUSALS = [
     (
         f"outputs={{record: {{dir: out, token: {SECRET}}}}}",
         "outputs.record",
-        "unknown setting(s) ['token']; valid: ['dir']",
+        "unknown setting(s) ['token']; valid: ['dir', 'format']",
     ),
 ]
 
