@@ -383,6 +383,13 @@ def bench_recording(quick: bool):
     bench_record(quick, emit)
 
 
+def bench_sweeps(quick: bool):
+    """Issue 14: a sweep of 8 points on 2 workers against the 8 run serially."""
+    from bench_sweep import bench_sweep
+
+    bench_sweep(quick, emit)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
@@ -406,6 +413,7 @@ def main(argv=None):
         bench_live_feed(quick=True)
         bench_narrow_replay(quick=True)
         bench_recording(quick=True)
+        bench_sweeps(quick=True)
     else:
         bench_aggregation(5_000_000, repeats=3)
         bench_rings(100_000, 8, repeats=1)
@@ -418,6 +426,7 @@ def main(argv=None):
         bench_live_feed(quick=False)
         bench_narrow_replay(quick=False)
         bench_recording(quick=False)
+        bench_sweeps(quick=False)
 
 
 if __name__ == "__main__":
