@@ -42,16 +42,6 @@ GRACE_S = 2
 COMMERCIAL_BRIDGE_MS = 194.0
 
 
-def _series(start_s, end_s, price, seed, per_second=3.0):
-    rng = np.random.default_rng(seed)
-    out = []
-    for t in range(start_s, end_s):
-        for _ in range(rng.poisson(per_second)):
-            price += 0.25 * int(rng.integers(-2, 3))
-            out.append((t, price, float(rng.integers(1, 6))))
-    return out
-
-
 class _Clock:
     """The market's clock: ``T0`` at the start, ``SPEED`` times the wall clock."""
 
@@ -110,6 +100,7 @@ class _Stamps:
 def bench_live(quick: bool, emit=emit) -> None:
     sys.path.insert(0, str(ROOT / "tests" / "plugins" / "ib"))
     try:
+        from ib_harness import trades
         from tws_stub import TwsStub
     except ImportError as exc:  # ib_async or the tests folder missing
         print(f"bench_live skipped: {exc}", file=sys.stderr)
@@ -122,8 +113,8 @@ def bench_live(quick: bool, emit=emit) -> None:
     minutes = 20 if quick else 120
     end = T0 + minutes * 60
     series = {
-        "ES": _series(T0 - 120, end + 5, 5100.0, 1),
-        "NQ": _series(T0 - 120, end + 5, 18000.0, 2),
+        "ES": trades(T0 - 120, end + 5, 5100.0, 1, 3.0),
+        "NQ": trades(T0 - 120, end + 5, 18000.0, 2, 3.0),
     }
     stub = TwsStub()
     for symbol, rows in series.items():

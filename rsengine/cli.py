@@ -35,6 +35,17 @@ def add_config_arguments(p) -> None:
     )
 
 
+def at_least_one(text: str) -> int:
+    """An argparse type for counts (workers, draws ...): a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser(pm=None) -> argparse.ArgumentParser:
     """The parser with the built-in commands and those plugins add
     (``rsengine_add_commands``; ``pm`` default: the installed plugins)."""

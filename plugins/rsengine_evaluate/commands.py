@@ -12,7 +12,7 @@ from pathlib import Path
 
 import attrs
 
-from rsengine.cli import EXIT_OK, EXIT_USAGE, add_config_arguments
+from rsengine.cli import EXIT_OK, EXIT_USAGE, add_config_arguments, at_least_one
 
 DEFAULT_OUT = "rsengine-out/evaluate"
 REPORT_NAME = "report.html"
@@ -21,16 +21,6 @@ NEEDS = 'python -m pip install "rsengine[evaluate]"'
 WINDOWED_SOURCES = ("csv", "basket")
 PANEL_SUFFIXES = (".png", ".html", ".json")
 WARMUP_DAYS = 60  # calendar days replayed before an rs-panel session (about 41 sessions)
-
-
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _not_negative(text: str) -> float:
@@ -76,11 +66,9 @@ def add_evaluate(subparsers) -> None:
     )
     add_config_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--draws", type=at_least_one, default=1000, help="baseline draws (default 1000)")
     p.add_argument(
-        "--draws", type=_at_least_one, default=1000, help="baseline draws (default 1000)"
-    )
-    p.add_argument(
-        "--resamples", type=_at_least_one, default=1000, help="bootstrap resamples (default 1000)"
+        "--resamples", type=at_least_one, default=1000, help="bootstrap resamples (default 1000)"
     )
     p.add_argument(
         "--slippage",
@@ -128,11 +116,11 @@ def add_rs_panel(subparsers) -> None:
         help="a file to write, by its suffix: .png (default rsengine-out/rs-panel-DATE.png), "
         ".html (the interactive figure) or .json (the panel's data); repeatable",
     )
-    p.add_argument("--width", type=_at_least_one, default=1400, help="PNG width, px (1400)")
-    p.add_argument("--height", type=_at_least_one, default=800, help="PNG height, px (800)")
+    p.add_argument("--width", type=at_least_one, default=1400, help="PNG width, px (1400)")
+    p.add_argument("--height", type=at_least_one, default=800, help="PNG height, px (800)")
     p.add_argument(
         "--warmup-days",
-        type=_at_least_one,
+        type=at_least_one,
         default=WARMUP_DAYS,
         metavar="N",
         help=f"calendar days replayed before the session (default {WARMUP_DAYS})",

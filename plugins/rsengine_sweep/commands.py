@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from pathlib import Path
 
-from rsengine.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, add_config_arguments
+from rsengine.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, add_config_arguments, at_least_one
 
 DEFAULT_OUT = "rsengine-out/sweep"
 NEEDS = 'python -m pip install "rsengine[sweep]"'
-
-
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def add_commands(subparsers) -> None:
@@ -41,7 +30,7 @@ def add_commands(subparsers) -> None:
     )
     where.add_argument(
         "--workers",
-        type=_at_least_one,
+        type=at_least_one,
         default=None,
         metavar="N",
         help="worker processes of the local cluster (default: one per CPU)",
