@@ -34,7 +34,7 @@ def bench_evaluate(quick: bool, emit=None, draws: int = 1000, resamples: int = 1
     from rsengine_evaluate.evaluate import Options, evaluate
 
     from rsengine.config import load_config
-    from rsengine.runner import build_engine
+    from rsengine.host.runner import build_engine
 
     config = load_config(None if quick else str(CONFIG))
     repeats = 3 if quick else 1
@@ -58,7 +58,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="the demo instead of the micros")
     args = parser.parse_args(argv)
-    from rsengine.logs import configure_logging
+    from rsengine.app.logs import configure_logging
 
     configure_logging("warning")
     bench_evaluate(args.quick)

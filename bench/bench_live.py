@@ -107,8 +107,8 @@ def bench_live(quick: bool, emit=emit) -> None:
         return
     import rsengine
     from rsengine.config import Config
-    from rsengine.plugins import make_plugin_manager
-    from rsengine.runner import build_engine
+    from rsengine.host.plugins import make_plugin_manager
+    from rsengine.host.runner import build_engine
 
     minutes = 20 if quick else 120
     end = T0 + minutes * 60
@@ -216,7 +216,7 @@ def _first_after(arrived, close_ns):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
-    from rsengine.logs import configure_logging
+    from rsengine.app.logs import configure_logging
 
     configure_logging("warning")
     bench_live(parser.parse_args().quick)

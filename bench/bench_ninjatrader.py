@@ -137,7 +137,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,000 entries, not 10,000")
     args = parser.parse_args(argv)
-    from rsengine.logs import configure_logging
+    from rsengine.app.logs import configure_logging
 
     configure_logging("warning")
     bench_oif_latency(args.quick)

@@ -107,7 +107,7 @@ def _output(url: str, folder: str, drain: float = 60.0):
     from rsengine_webhook import WebhookOutput
 
     from rsengine.config import Config
-    from rsengine.engine import ComponentContext
+    from rsengine.host.engine import ComponentContext
 
     os.environ["RSENGINE_BENCH_SECRET"] = SECRET
     config = Config.from_dict({})
@@ -138,7 +138,7 @@ def signal_to_received(n: int) -> dict:
     import httpx
     from rsengine_webhook import webhook_id
 
-    from rsengine.engine import RunSummary
+    from rsengine.host.engine import RunSummary
 
     server = _Server()
     signals = _signals(n)
@@ -175,7 +175,7 @@ def burst(n: int) -> dict:
     """Messages/s when ``n`` signals are emitted at once, and of bare posts."""
     import httpx
 
-    from rsengine.engine import RunSummary
+    from rsengine.host.engine import RunSummary
 
     server = _Server()
     signals = _signals(n)
@@ -204,7 +204,7 @@ def demo_with_slow_endpoint(repeats: int) -> dict:
     """Bars/s of the demo replay with a 2-s endpoint (every signal) and without
     outputs: the best of ``repeats`` runs each, alternating."""
     from rsengine.config import load_config
-    from rsengine.runner import build_engine
+    from rsengine.host.runner import build_engine
 
     os.environ["RSENGINE_BENCH_SECRET"] = SECRET
     server = _Server(delay=2.0)
@@ -278,7 +278,7 @@ def main(argv=None) -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from run import emit
 
-    from rsengine.logs import configure_logging
+    from rsengine.app.logs import configure_logging
 
     configure_logging("warning")
     bench_webhook(args.quick, emit)

@@ -26,7 +26,7 @@ from rsengine.core import USING_EXTENSION, BarAggregator, BarRing, RollingCorr
 from rsengine.core.pure.aggregate import BarAggregator as PureAggregator
 from rsengine.core.pure.ring import BarRing as PureRing
 from rsengine.core.pure.ring import RollingCorr as PureCorr
-from rsengine.sessions import load_schedule, segments
+from rsengine.exchange.sessions import load_schedule, segments
 
 MINUTE = 60 * 10**9
 
@@ -191,7 +191,7 @@ def bench_replay(quick: bool):
     from pathlib import Path
 
     from rsengine.config import load_config
-    from rsengine.runner import build_engine
+    from rsengine.host.runner import build_engine
 
     root = Path(__file__).resolve().parents[1]
     data = Path(os.environ.get("RSENGINE_DATA_DIR", root.parent / "shared" / "data"))
@@ -265,7 +265,7 @@ class _MicrosReplay:
 
     def run(self, tree, plugins=()):
         from rsengine.config import Config
-        from rsengine.runner import build_engine, plugin_manager_for
+        from rsengine.host.runner import build_engine, plugin_manager_for
 
         config = Config.from_dict(
             tree, env={"RSENGINE_DATA_DIR": str(self.data)}, base_dir=self.root / "configs"
@@ -394,7 +394,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
     args = parser.parse_args(argv)
-    from rsengine.logs import configure_logging
+    from rsengine.app.logs import configure_logging
 
     configure_logging("warning")  # as the CLI runs by default: info lines are not printed
     if not USING_EXTENSION:

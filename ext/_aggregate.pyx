@@ -220,7 +220,7 @@ cdef class BarAggregator:
     """Trades (or bars) in, closed OHLCV bars out, on a segment grid.
 
     ``bar_ns``: bar length; ``seg_open``/``seg_close``/``seg_anchor``: the
-    trading segments and one grid edge for each (see rsengine.sessions).
+    trading segments and one grid edge for each (see rsengine.exchange.sessions).
     ``horizon_callback(ts)`` is called when a stamp lies at or past the last
     segment's close, so a caller can ``extend`` the schedule in time.
     """

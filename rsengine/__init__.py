@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from .hookspecs import hookimpl  # noqa: E402  (plugins write @rsengine.hookimpl)
+from rsengine.hookspecs import hookimpl  # noqa: E402  (plugins write @rsengine.hookimpl)
 
 __all__ = ["__version__", "hookimpl"]

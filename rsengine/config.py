@@ -39,9 +39,9 @@ from typing import Any
 import attrs
 import yaml
 
-from . import contracts
-from .contracts import closest_match
-from .sessions import parse_anchor, parse_bar_size
+from rsengine.exchange import contracts
+from rsengine.exchange.contracts import closest_match
+from rsengine.exchange.sessions import parse_anchor, parse_bar_size
 
 __all__ = [
     "BarsConfig",

@@ -36,9 +36,9 @@ import attrs
 import numpy as np
 import structlog
 
-from . import contracts
-from .model import BarChunk, TradeChunk
-from .sessions import session_date_of
+from rsengine.exchange import contracts
+from rsengine.exchange.sessions import session_date_of
+from rsengine.model import BarChunk, TradeChunk
 
 KINDS = (
     "connected",

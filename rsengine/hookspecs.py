@@ -13,11 +13,11 @@ import pluggy
 if TYPE_CHECKING:
     import argparse
 
-    from .config import Config
-    from .core import Slice
-    from .engine import Engine, RunSummary, SessionInfo
-    from .model import Signal
-    from .registry import Registry
+    from rsengine.config import Config
+    from rsengine.core import Slice
+    from rsengine.host.engine import Engine, RunSummary, SessionInfo
+    from rsengine.host.registry import Registry
+    from rsengine.model import Signal
 
 hookspec = pluggy.HookspecMarker("rsengine")
 hookimpl = pluggy.HookimplMarker("rsengine")

@@ -19,8 +19,8 @@ import math
 
 import numpy as np
 
-from .hookspecs import hookimpl
-from .model import iso_utc
+from rsengine.hookspecs import hookimpl
+from rsengine.model import iso_utc
 
 COLUMNS = (  # value name, width, format
     ("close", 12, "12,.2f"),

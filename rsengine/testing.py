@@ -22,10 +22,10 @@ import attrs
 import numpy as np
 import pytest
 
-from .config import Config
-from .hookspecs import hookimpl
-from .model import BarChunk, TradeChunk
-from .plugins import check_plugins, make_plugin_manager
+from rsengine.config import Config
+from rsengine.hookspecs import hookimpl
+from rsengine.host.plugins import check_plugins, make_plugin_manager
+from rsengine.model import BarChunk, TradeChunk
 
 
 class MemorySource:
@@ -84,7 +84,7 @@ def as_chunks(rows) -> list:
 
 class Harness:
     def run(self, config: dict, trades: dict | None = None, plugins=(), entry_points=True):
-        from .runner import build_engine
+        from rsengine.host.runner import build_engine
 
         data = {symbol: as_chunks(rows) for symbol, rows in (trades or {}).items()}
         cfg = Config.from_dict({**config, "sources": {"memory": {}}})

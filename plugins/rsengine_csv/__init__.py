@@ -17,8 +17,8 @@ import attrs
 import numpy as np
 
 import rsengine
+from rsengine.exchange.sessions import parse_bar_size
 from rsengine.model import BarChunk, TradeChunk
-from rsengine.sessions import parse_bar_size
 
 from .reader import DUPLICATES, PRESETS, CsvLayout, _closest, read
 

@@ -28,7 +28,7 @@ import attrs
 import numpy as np
 import yaml
 
-from rsengine.cli import EXIT_OK, EXIT_USAGE, add_config_arguments
+from rsengine.app.cli import EXIT_OK, EXIT_USAGE, add_config_arguments
 
 from .calibrate_fit import KEYS, Plan, fit, gate_open, walk_forward
 from .calibrate_measures import SIGNALS, MeasureOutput, session_measures

@@ -20,7 +20,7 @@ import numbers
 
 import numpy as np
 
-from rsengine.sessions import SessionBounds, local_ns, split_sessions
+from rsengine.exchange.sessions import SessionBounds, local_ns, split_sessions
 
 EPS = 1e-9  # the setups' tolerance of threshold tests (rsengine_rs.context.EPS)
 COLUMNS = ("rs_pct", "rs_norm", "lead")

@@ -59,8 +59,8 @@ def load(config_source, overrides=()):
 def replay(config, cut_ns=None, extra_outputs=(), progress="off", stream=sys.stderr) -> Capture:
     """Replay ``config`` without its outputs (as :func:`.capture.capture`),
     cut at ``cut_ns`` when given, with ``extra_outputs`` beside the capture."""
-    from rsengine.runner import build_engine
-    from rsengine.summary import progress_for
+    from rsengine.app.summary import progress_for
+    from rsengine.host.runner import build_engine
 
     config = without_outputs(config)
     engine = build_engine(config)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import numpy as np
 
-from rsengine.sessions import SessionBounds, split_sessions
+from rsengine.exchange.sessions import SessionBounds, split_sessions
 
 MINUTE_NS = 60 * 10**9
 DAY_MINUTES = 24 * 60
@@ -245,8 +245,8 @@ def capture(config, pm=None, progress: str | None = "off", stream=sys.stderr) ->
     builds it). ``progress``: ``off``, ``auto`` or ``on``: the replay's
     progress bar on ``stream``, as ``rsengine run`` shows it.
     """
-    from rsengine.runner import build_engine
-    from rsengine.summary import progress_for
+    from rsengine.app.summary import progress_for
+    from rsengine.host.runner import build_engine
 
     config = without_outputs(config)
     engine = build_engine(config, pm=pm)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import attrs
 
-from rsengine.cli import EXIT_OK, EXIT_USAGE, add_config_arguments, at_least_one
+from rsengine.app.cli import EXIT_OK, EXIT_USAGE, add_config_arguments, at_least_one
 
 DEFAULT_OUT = "rsengine-out/evaluate"
 REPORT_NAME = "report.html"

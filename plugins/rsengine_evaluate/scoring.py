@@ -19,7 +19,7 @@ import math
 import attrs
 import numpy as np
 
-from rsengine import contracts
+from rsengine.exchange import contracts
 
 MINUTE_NS = 60 * 10**9
 HORIZONS = (15, 30, 60, "close")

@@ -395,6 +395,6 @@ def _utc(seconds: int) -> dt.datetime:
 
 
 def _trade_day(ts_ns: int):
-    from rsengine.sessions import session_date_of
+    from rsengine.exchange.sessions import session_date_of
 
     return session_date_of(ts_ns)

@@ -19,7 +19,7 @@ import sys
 import structlog
 
 import rsengine
-from rsengine.summary import is_trade, local_time, signal_class
+from rsengine.app.summary import is_trade, local_time, signal_class
 
 LEVELS = ("debug", "info", "warning")
 

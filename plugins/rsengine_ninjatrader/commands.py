@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import attrs
 
-from rsengine import contracts
+from rsengine.exchange import contracts
 
 from . import oif
 from .instruments import order_instrument, root_of

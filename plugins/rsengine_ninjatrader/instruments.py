@@ -20,7 +20,7 @@ import datetime as dt
 import functools
 import re
 
-from rsengine import contracts
+from rsengine.exchange import contracts
 
 MONTH_NAMES = ("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC").split()
 _MONTH_NAME = re.compile(r"^\s*([A-Z0-9$]+)\s+([A-Z]{3})(\d{2})\s*$")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import attrs
 
-from rsengine import contracts
 from rsengine.config import not_one_of, parse_duration
+from rsengine.exchange import contracts
 
 from .instruments import canonical
 

@@ -17,7 +17,7 @@ import threading
 from rsengine_evaluate.capture import CaptureOutput
 from rsengine_evaluate.rs_panel import build_panel, plotly_figure, to_dict
 
-from rsengine.sessions import session_date_of
+from rsengine.exchange.sessions import session_date_of
 
 COLUMNS = ("atr", "regime", "rs_pct")
 

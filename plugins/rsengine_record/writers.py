@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rsengine.exchange.sessions import session_date_of
 from rsengine.files import sync
-from rsengine.sessions import session_date_of
 
 from . import csv_text
 from .table import FLAG_TEXT

@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 import rsengine
-from rsengine.settlement import PRIOR_CLOSE_METHODS
+from rsengine.exchange.settlement import PRIOR_CLOSE_METHODS
 
 from .internals import internal_mask
 

@@ -56,8 +56,8 @@ import numpy as np
 from rsengine_csv import FileSource, window_mask
 from rsengine_csv.reader import read
 
+from rsengine.exchange.sessions import SESSION_ROLL, SessionBounds, local_ns, session_date_of
 from rsengine.model import TradeChunk
-from rsengine.sessions import SESSION_ROLL, SessionBounds, local_ns, session_date_of
 
 NAN = math.nan
 SERIES = ("$TICK", "$ADD", "$TICK_UNCH", "$ADD_UNCH")

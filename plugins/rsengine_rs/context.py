@@ -65,8 +65,8 @@ import numbers
 
 import numpy as np
 
+from rsengine.exchange.sessions import local_ns
 from rsengine.model import Signal, iso_utc
-from rsengine.sessions import local_ns
 
 from .settings import check_settings, count_setting, positive_setting, symbol_of_root
 

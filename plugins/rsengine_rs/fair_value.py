@@ -47,9 +47,9 @@ import numbers
 
 import numpy as np
 
-from rsengine import contracts
 from rsengine.config import suggestion
 from rsengine.core import FILLED, SliceBatch
+from rsengine.exchange import contracts
 
 from .settings import check_settings, number_setting
 

@@ -24,7 +24,7 @@ import math
 
 import attrs
 
-from rsengine.contracts import spec
+from rsengine.exchange.contracts import spec
 from rsengine.model import CONFIRMATIONS
 
 SIZE_TABLE = {4: 1.0, 3: 0.75, 2: 0.5, 1: 0.25}

@@ -16,8 +16,8 @@ import math
 
 import numpy as np
 
-from rsengine import contracts
-from rsengine.sessions import local_ns
+from rsengine.exchange import contracts
+from rsengine.exchange.sessions import local_ns
 
 from . import confirm
 from .context import _clock

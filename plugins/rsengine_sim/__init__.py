@@ -79,8 +79,8 @@ class SimSource:
 
     def events(self):
         """The run's scheduled releases (CPI, FOMC ... of the scripted days) as
-        ``rsengine.events.Event``, in time order."""
-        from rsengine.events import Event
+        ``rsengine.exchange.events.Event``, in time order."""
+        from rsengine.exchange.events import Event
 
         releases = sorted(self.market.events(), key=lambda e: e.ts_ns)
         return [Event(e.ts_ns, e.name, e.importance) for e in releases]

@@ -1,7 +1,7 @@
 """A seeded, deterministic SIMULATED market: every number here is made up.
 
 ``SimMarket`` produces, for each Globex session of the run (18:00 ET on the
-previous day to 17:00 ET, from ``rsengine.sessions.load_schedule``), trade arrays
+previous day to 17:00 ET, from ``rsengine.exchange.sessions.load_schedule``), trade arrays
 ``(ts int64 ns UTC sorted, price float64 on the tick grid, size float64 > 0)``
 for the futures ES, NQ, RTY, YM and ZN, optionally the micros MES, MNQ, M2K and
 MYM (same price path as their big contract, their own trades), and one print per
@@ -63,7 +63,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import numpy as np
 
-from rsengine.sessions import DEFAULT_CALENDAR, EXCHANGE_TZ, NS_PER_SECOND, load_schedule
+from rsengine.exchange.sessions import DEFAULT_CALENDAR, EXCHANGE_TZ, NS_PER_SECOND, load_schedule
 
 SIMULATED = True
 source_label = "SIMULATED"

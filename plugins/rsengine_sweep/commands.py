@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from rsengine.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, add_config_arguments, at_least_one
+from rsengine.app.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, add_config_arguments, at_least_one
 
 DEFAULT_OUT = "rsengine-out/sweep"
 NEEDS = 'python -m pip install "rsengine[sweep]"'

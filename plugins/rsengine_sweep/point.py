@@ -80,7 +80,7 @@ def run_point(config_path, overrides, record_dir=None, log_level=None, point=Non
 
     ``log_level``: set up logging at that level first (a worker process has
     not; its lines carry ``sweep_point=point``)."""
-    from rsengine.runner import build_engine
+    from rsengine.host.runner import build_engine
 
     if log_level is not None:
         _configure_logging(log_level, point)
@@ -98,7 +98,7 @@ def run_point(config_path, overrides, record_dir=None, log_level=None, point=Non
 def _configure_logging(level: str, point) -> None:
     import structlog
 
-    from rsengine.logs import configure_logging
+    from rsengine.app.logs import configure_logging
 
     configure_logging(level)
     if point is not None:
@@ -112,7 +112,7 @@ def failed_row(exc: BaseException | str) -> dict:
 
 def _error_text(exc: BaseException) -> str:
     from rsengine.config import ConfigError
-    from rsengine.engine import PluginFailure
+    from rsengine.host.engine import PluginFailure
 
     if isinstance(exc, (ConfigError, PluginFailure)):
         return str(exc)

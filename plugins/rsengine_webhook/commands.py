@@ -11,7 +11,7 @@ from pathlib import Path
 
 import structlog
 
-from rsengine.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, add_log_level
+from rsengine.app.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, add_log_level
 from rsengine.config import format_path
 
 from .delivery import Delivery

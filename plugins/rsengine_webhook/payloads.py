@@ -19,7 +19,7 @@ import json
 from rsengine_log import signal_line
 
 import rsengine
-from rsengine.contracts import contract_code, parse_contract
+from rsengine.exchange.contracts import contract_code, parse_contract
 from rsengine.model import iso_utc
 
 DISCORD_LIMIT = 2000

@@ -29,7 +29,7 @@ SCRIPT = shutil.which("rsengine", path=str(Path(sys.executable).parent)) or shut
 COMMAND = (
     [SCRIPT]
     if SCRIPT
-    else [sys.executable, "-c", "import sys; from rsengine.cli import main; sys.exit(main())"]
+    else [sys.executable, "-c", "import sys; from rsengine.app.cli import main; sys.exit(main())"]
 )
 FIRST_PARTY = {
     "sim": "source sim",

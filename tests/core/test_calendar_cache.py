@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rsengine import sessions
-from rsengine.sessions import load_schedule
+from rsengine.exchange import sessions
+from rsengine.exchange.sessions import load_schedule
 
 FIELDS = ("session_date", "open_ns", "close_ns", "break_start_ns", "break_end_ns")
 
@@ -69,7 +69,7 @@ def test_a_run_whose_years_are_kept_does_not_import_the_calendar_library(cache):
     load_schedule(dt.date(2024, 3, 1), dt.date(2024, 3, 28))
     code = (
         "import sys, datetime as dt\n"
-        "from rsengine.sessions import load_schedule\n"
+        "from rsengine.exchange.sessions import load_schedule\n"
         "s = load_schedule(dt.date(2024, 3, 1), dt.date(2024, 3, 28))\n"
         "print(len(s), 'pandas_market_calendars' in sys.modules, 'pandas' in sys.modules)\n"
     )

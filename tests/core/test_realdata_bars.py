@@ -12,8 +12,8 @@ import pandas_market_calendars as mcal
 import pytest
 from conftest import data_dir, et_ns
 
-from rsengine.bars import TimeBars
 from rsengine.core import PARTIAL, Bars
+from rsengine.host.bars import TimeBars
 
 pytestmark = pytest.mark.realdata
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import MIN, et_ns
 
-from rsengine.sessions import load_schedule, parse_anchor, parse_bar_size, segments
+from rsengine.exchange.sessions import load_schedule, parse_anchor, parse_bar_size, segments
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,10 @@ from conftest import et_ns
 
 from rsengine import hookimpl
 from rsengine.config import Config
+from rsengine.exchange.sessions import SessionBounds, session_date_of, split_sessions
+from rsengine.host.runner import build_engine
 from rsengine.market_view import MarketView, format_table
 from rsengine.model import iso_utc, iso_utc_many
-from rsengine.runner import build_engine
-from rsengine.sessions import SessionBounds, session_date_of, split_sessions
 
 DEMO_DAYS = {
     "run": {"mode": "replay"},
@@ -180,7 +180,7 @@ def probed_analytics_run(tmp_path, name, batch_rows=None, probe=True):
         "outputs": {"record": {"dir": str(tmp_path / name)}},
     }
     config = Config.from_dict(tree)
-    from rsengine.runner import plugin_manager_for
+    from rsengine.host.runner import plugin_manager_for
 
     pm = plugin_manager_for(config)
     pm.register(Plugin(), name="probe-plugin")

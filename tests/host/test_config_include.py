@@ -208,7 +208,7 @@ def test_from_dict_reads_includes_from_its_base_dir(tmp_path):
 
 
 def test_validate_reads_includes(tmp_path, monkeypatch, capsys):
-    from rsengine.cli import main
+    from rsengine.app.cli import main
 
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "base.yaml", BASE)

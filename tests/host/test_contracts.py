@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rsengine import contracts
-from rsengine.contracts import (
+from rsengine.exchange import contracts
+from rsengine.exchange.contracts import (
     CONTRACTS,
     closest_match,
     contract_code,

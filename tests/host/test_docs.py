@@ -92,7 +92,7 @@ def test_every_bars_csv_column_of_the_demo_is_named_in_the_docs(tmp_path):
     """Each column the demo writes is in docs/analytics.md (pair columns as
     ``corr_<a>_<b>``) or, for the bar fields, in docs/builtins.md."""
     from rsengine.config import load_config
-    from rsengine.runner import build_engine
+    from rsengine.host.runner import build_engine
 
     one_day = ["sources.sim={seed: 7, days: 1}", "outputs={record: {}}"]
     config = load_config(overrides=[*one_day, f"outputs.record.dir={tmp_path}"])

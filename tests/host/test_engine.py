@@ -17,9 +17,9 @@ from conftest import et_ns
 
 from rsengine import hookimpl
 from rsengine.config import ConfigError
-from rsengine.engine import PluginFailure
+from rsengine.host.engine import PluginFailure
+from rsengine.host.plugins import PluginLoadError
 from rsengine.model import Signal, TradeChunk
-from rsengine.plugins import PluginLoadError
 
 SEC = 10**9
 MIN = 60 * SEC

@@ -1,4 +1,4 @@
-"""rsengine.events: reading calendar files, the blackout / quality windows,
+"""rsengine.exchange.events: reading calendar files, the blackout / quality windows,
 errors that point at the file position, the shipped calendar and the sim's
 releases."""
 
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from rsengine.config import ConfigError
-from rsengine.events import Event, EventCalendar, parse_event_time
+from rsengine.exchange.events import Event, EventCalendar, parse_event_time
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "configs" / "events-2024-2025.yaml"

@@ -23,9 +23,9 @@ from conftest import data_dir, et_ns
 
 import rsengine
 from rsengine.config import Config
-from rsengine.runner import build_engine
-from rsengine.sessions import is_halt
-from rsengine.settlement import PRIOR_CLOSE_METHODS, SessionCloses
+from rsengine.exchange.sessions import is_halt
+from rsengine.exchange.settlement import PRIOR_CLOSE_METHODS, SessionCloses
+from rsengine.host.runner import build_engine
 
 SEC = 10**9
 MIN = 60 * SEC

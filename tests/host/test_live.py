@@ -5,9 +5,9 @@ from conftest import et_ns
 import rsengine
 from rsengine.config import Config
 from rsengine.core import PARTIAL
+from rsengine.host.plugins import make_plugin_manager
+from rsengine.host.runner import build_engine
 from rsengine.model import TradeChunk
-from rsengine.plugins import make_plugin_manager
-from rsengine.runner import build_engine
 
 
 class LiveSource:

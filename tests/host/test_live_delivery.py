@@ -1,4 +1,4 @@
-"""A live run's delivery (rsengine/live.py): feed notices in the journal, the
+"""A live run's delivery (rsengine/host/live.py): feed notices in the journal, the
 staleness alarm, late trades reported, warm-up held back, a restart sending
 nothing twice, and a stop request ending the run cleanly."""
 
@@ -12,10 +12,10 @@ from conftest import et_ns
 import rsengine
 from rsengine.config import Config
 from rsengine.feeds import FeedNotice
-from rsengine.live import DeliveryGate, Ledger, LiveWatch
+from rsengine.host.live import DeliveryGate, Ledger, LiveWatch
+from rsengine.host.plugins import make_plugin_manager
+from rsengine.host.runner import build_engine
 from rsengine.model import Signal, TradeChunk
-from rsengine.plugins import make_plugin_manager
-from rsengine.runner import build_engine
 
 MIN = 60 * 10**9
 

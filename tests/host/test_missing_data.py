@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from rsengine.config import Config, ConfigError, load_config
-from rsengine.runner import build_engine
+from rsengine.host.runner import build_engine
 
 NINJA = Path(__file__).parents[1] / "plugins" / "csv" / "fixtures" / "ninjatrader"
 MINUTE_ET = NINJA / "ES 03-24.minute-et.Last.txt"

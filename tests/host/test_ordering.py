@@ -12,8 +12,8 @@ import pytest
 
 from rsengine import hookimpl
 from rsengine.config import Config, ConfigError, load_config
-from rsengine.ordering import OrderError, order_indicators
-from rsengine.runner import build_engine, plugin_manager_for
+from rsengine.host.ordering import OrderError, order_indicators
+from rsengine.host.runner import build_engine, plugin_manager_for
 
 SIM = {"sources": {"sim": {"seed": 3, "days": 2}}, "run": {"mode": "replay"}}
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from rsengine.plugins import collect_registries, make_plugin_manager
+from rsengine.host.plugins import collect_registries, make_plugin_manager
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 TESTING = "## Testing a plugin"

@@ -10,9 +10,9 @@ from conftest import et_ns
 
 from rsengine import hookimpl
 from rsengine.config import Config, ConfigError, load_config
-from rsengine.plugins import PluginLoadError, collect_registries, make_plugin_manager
-from rsengine.registry import Registry, RegistryError
-from rsengine.runner import build_engine
+from rsengine.host.plugins import PluginLoadError, collect_registries, make_plugin_manager
+from rsengine.host.registry import Registry, RegistryError
+from rsengine.host.runner import build_engine
 
 FIRST_PARTY = {
     "sim": ("sources", "sim"),

@@ -12,11 +12,11 @@ from rsengine_csv import CsvSource
 from rsengine_sim import SimSource
 
 from rsengine import hookimpl
+from rsengine.app.summary import ReplayProgress, read_fraction
 from rsengine.config import Config
 from rsengine.core import PARTIAL
-from rsengine.engine import ComponentContext
-from rsengine.runner import build_engine
-from rsengine.summary import ReplayProgress, read_fraction
+from rsengine.host.engine import ComponentContext
+from rsengine.host.runner import build_engine
 
 ET = ZoneInfo("America/New_York")
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from rsengine.config import ConfigError
-from rsengine.plugins import collect_registries
+from rsengine.host.plugins import collect_registries
 
 import rsengine_example_setup
 

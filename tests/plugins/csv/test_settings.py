@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rsengine.config import ConfigError, load_config
-from rsengine.runner import build_engine
+from rsengine.host.runner import build_engine
 
 MINUTE_UTC = Path(__file__).parent / "fixtures" / "ninjatrader" / "ES 03-24.minute-utc.Last.txt"
 
@@ -91,7 +91,7 @@ def test_bad_layout_field_is_refused_at_its_key(tmp_path, layout, key, message):
 
 def rsengine(*args):
     exe = shutil.which("rsengine")
-    cmd = [exe, *args] if exe else [sys.executable, "-m", "rsengine.cli", *args]
+    cmd = [exe, *args] if exe else [sys.executable, "-m", "rsengine.app.cli", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 

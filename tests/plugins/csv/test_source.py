@@ -36,7 +36,7 @@ def rsengine(*args):
     cmd = (
         [exe, *args]
         if exe
-        else [sys.executable, "-c", "from rsengine.cli import main; main()", *args]
+        else [sys.executable, "-c", "from rsengine.app.cli import main; main()", *args]
     )
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 

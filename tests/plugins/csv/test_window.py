@@ -200,7 +200,7 @@ def micros_run(tmp_path, data: Path, name: str, start: str, end: str, whole: boo
             item["layout"] = {"preset": "databento_micro_5m", "symbol": f"{symbol}.c.0"}
     tree["outputs"] = {"record": {"dir": str(tmp_path / name)}}
     from rsengine.config import Config
-    from rsengine.runner import build_engine
+    from rsengine.host.runner import build_engine
 
     config = Config.from_dict(tree, env={"RSENGINE_DATA_DIR": str(data)}, base_dir=root / "configs")
     engine = build_engine(config)

@@ -14,7 +14,7 @@ import yaml
 from rsengine_evaluate.calibrate import parse_shares
 from rsengine_evaluate.calibrate_fit import KEYS, Plan, threshold, walk_forward
 
-from rsengine.cli import main
+from rsengine.app.cli import main
 from rsengine.config import load_config
 
 

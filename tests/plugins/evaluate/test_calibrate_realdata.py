@@ -64,7 +64,7 @@ def rows(outcome):
 @pytest.fixture(scope="module")
 def bars(shared, tmp_path_factory):
     """The engine's bars.csv (output record) of the window, one row per bar."""
-    from rsengine.cli import main
+    from rsengine.app.cli import main
 
     out = tmp_path_factory.mktemp("record")
     code = main(

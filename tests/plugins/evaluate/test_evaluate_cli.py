@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rsengine.cli import main
+from rsengine.app.cli import main
 
 ET = "America/New_York"
 TICK = {"ES": 0.25, "NQ": 0.25, "RTY": 0.10, "YM": 1.0}

@@ -12,8 +12,8 @@ from rsengine_evaluate.evaluate import Options, evaluate
 from rsengine_evaluate.scoring import Buckets, market_returns, signal_table
 from scipy import stats
 
+from rsengine.app.logs import configure_logging
 from rsengine.config import load_config
-from rsengine.logs import configure_logging
 from rsengine.model import Signal
 
 SEEDS = 200

@@ -15,11 +15,11 @@ import pytest
 from conftest import data_dir
 from rsengine_evaluate.capture import capture
 
+from rsengine.app.logs import configure_logging
 from rsengine.config import Config, load_config
 from rsengine.hookspecs import hookimpl
-from rsengine.logs import configure_logging
+from rsengine.host.runner import plugin_manager_for
 from rsengine.model import BarChunk
-from rsengine.runner import plugin_manager_for
 from rsengine.testing import MemorySource
 
 pytestmark = pytest.mark.realdata
@@ -57,7 +57,7 @@ def raw(shared):
 
 @pytest.fixture(scope="module")
 def evaluated(shared, tmp_path_factory):
-    from rsengine.cli import main
+    from rsengine.app.cli import main
 
     out = tmp_path_factory.mktemp("micros")
     argv = [

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import CHROMIUM, chromium_launcher
 
-from rsengine.cli import main
+from rsengine.app.cli import main
 
 FAST = ["--draws", "40", "--resamples", "40", "--no-progress"]
 LOCAL = ("file:", "data:", "about:", "blob:")

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from rsengine_sim.market import DEFAULT_SEQUENCE, SimMarket
 
-from rsengine.cli import main
+from rsengine.app.cli import main
 
 ET = "America/New_York"
 SESSION = "2025-03-07"  # the demo's day with the most trade signals

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import data_dir
 
-from rsengine.cli import main
+from rsengine.app.cli import main
 
 pytestmark = pytest.mark.realdata
 CONFIG = Path(__file__).resolve().parents[3] / "configs" / "evaluate-micros.yaml"

@@ -18,9 +18,9 @@ from tws_stub import TwsStub
 
 import rsengine
 from rsengine.config import Config
+from rsengine.host.plugins import make_plugin_manager
+from rsengine.host.runner import build_engine
 from rsengine.model import Signal, TradeChunk
-from rsengine.plugins import make_plugin_manager
-from rsengine.runner import build_engine
 
 T0 = et_ns("2024-03-06 10:00:00") // NS
 END = T0 + 1200  # 20 minutes live

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 from rsengine.config import Config
 from rsengine.hookspecs import hookimpl
+from rsengine.host.plugins import check_plugins, make_plugin_manager
+from rsengine.host.runner import build_engine
 from rsengine.model import Signal, TradeChunk
-from rsengine.plugins import check_plugins, make_plugin_manager
-from rsengine.runner import build_engine
 from rsengine.testing import MemorySource
 
 ET = ZoneInfo("America/New_York")

@@ -17,7 +17,7 @@ from rsengine_ninjatrader import inbox
 from rsengine_ninjatrader.journal import Journal
 
 from rsengine.config import ConfigError, load_config
-from rsengine.runner import build_engine
+from rsengine.host.runner import build_engine
 
 ES = "ES 03-25"
 FINAL_NAME = re.compile(r"^oif-[0-9a-f]{8}-\d{6}\.txt$")

@@ -18,8 +18,8 @@ from rsengine_ninjatrader.signal_file import SignalFile, SignalFileError
 
 from rsengine import hookimpl
 from rsengine.config import load_config
+from rsengine.host.runner import build_engine
 from rsengine.model import Signal
-from rsengine.runner import build_engine
 
 FIXTURE = Path(__file__).parent / "fixtures" / "signals.txt"
 CS_SOURCE = (Path(signal_file.__file__).parent / "ninjascript" / "RsEngineSignals.cs").read_text(

@@ -16,7 +16,7 @@ import yaml
 
 import rsengine
 from rsengine.config import load_config
-from rsengine.runner import build_engine, plugin_manager_for
+from rsengine.host.runner import build_engine, plugin_manager_for
 
 BAR_NS = 5 * 60 * 10**9
 TZ = "America/New_York"
@@ -78,7 +78,7 @@ class EngineValues:
 
     def session(self, date: str) -> dict:
         """The kept values of one session: ts, rs_pct and close (rows, symbols), regime."""
-        from rsengine.sessions import session_date_of
+        from rsengine.exchange.sessions import session_date_of
 
         rows = [r for r in self.rows if session_date_of(r[0], TZ).isoformat() == date]
         return {

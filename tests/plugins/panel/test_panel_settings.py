@@ -13,9 +13,9 @@ import pytest
 import yaml
 from panel_helpers import config_of, demo_tree, get
 
-from rsengine.cli import main
+from rsengine.app.cli import main
 from rsengine.config import ConfigError
-from rsengine.runner import build_engine
+from rsengine.host.runner import build_engine
 
 
 def tree_with(panel: dict, indicators=None) -> dict:

@@ -18,7 +18,7 @@ from rsengine_record.table import batch_rows
 import rsengine
 from rsengine.config import Config, ConfigError, load_config
 from rsengine.core import SliceBatch
-from rsengine.runner import build_engine, plugin_manager_for
+from rsengine.host.runner import build_engine, plugin_manager_for
 
 pytest.importorskip("pyarrow")
 

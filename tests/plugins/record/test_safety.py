@@ -18,7 +18,7 @@ from rsengine_sim import SimSource
 
 import rsengine
 from rsengine.config import Config, ConfigError, load_config
-from rsengine.runner import build_engine, plugin_manager_for
+from rsengine.host.runner import build_engine, plugin_manager_for
 
 NINJATRADER = Path(__file__).parents[1] / "csv" / "fixtures" / "ninjatrader"
 MINUTE_UTC = NINJATRADER / "ES 03-24.minute-utc.Last.txt"
@@ -194,7 +194,7 @@ def rsengine_session_end(engine, session):
 """
 
 RUN = "import sys; from rsengine.config import load_config; \
-from rsengine.runner import build_engine; build_engine(load_config(sys.argv[1])).run()"
+from rsengine.host.runner import build_engine; build_engine(load_config(sys.argv[1])).run()"
 
 
 def sim_config(tmp_path: Path, out: Path, pause: bool) -> Path:
@@ -327,7 +327,7 @@ def test_a_dir_that_is_a_regular_file_is_refused_at_its_yaml_key(tmp_path):
 BUILD = """\
 import json, sys
 from rsengine.config import ConfigError, load_config
-from rsengine.runner import build_engine
+from rsengine.host.runner import build_engine
 try:
     build_engine(load_config(sys.argv[1]))
 except ConfigError as exc:

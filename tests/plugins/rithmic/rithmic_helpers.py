@@ -13,8 +13,8 @@ import structlog
 from rithmic_stub import NS, RithmicStub
 
 from rsengine.config import Config
-from rsengine.engine import ComponentContext
 from rsengine.feeds import FeedNotice
+from rsengine.host.engine import ComponentContext
 from rsengine.model import TradeChunk
 
 PASSWORD_VAR = "RSENGINE_TEST_RITHMIC_PASSWORD"

@@ -6,11 +6,11 @@ import logging
 import pytest
 from rithmic_helpers import PASSWORD_VAR, config, settings, source, stub_fixture  # noqa: F401  (the fixture stub)
 
-from rsengine import contracts
 from rsengine.config import ConfigError
+from rsengine.exchange import contracts
 from rsengine.feeds import FeedError
-from rsengine.plugins import make_plugin_manager
-from rsengine.runner import build_engine
+from rsengine.host.plugins import make_plugin_manager
+from rsengine.host.runner import build_engine
 
 
 def front_month_today(root):

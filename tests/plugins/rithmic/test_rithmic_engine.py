@@ -7,8 +7,8 @@ from rithmic_helpers import T0, config, settings, stub_fixture  # noqa: F401  (t
 from rithmic_stub import series
 
 import rsengine
-from rsengine.plugins import make_plugin_manager
-from rsengine.runner import build_engine
+from rsengine.host.plugins import make_plugin_manager
+from rsengine.host.runner import build_engine
 
 S = 10**9
 

@@ -27,7 +27,7 @@ from test_rider_real_tick import GROUP, HOURLY, MICROS, POINT_VALUE, TICK_SIZE, 
 from test_rider_realdata import ET, prepare
 
 from rsengine.config import Config
-from rsengine.runner import build_engine
+from rsengine.host.runner import build_engine
 
 HOUR = pd.Timedelta(hours=1)
 FRONT = "06-23"  # the front month through May 2023: June (quarterly, third Friday)

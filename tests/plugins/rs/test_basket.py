@@ -20,7 +20,7 @@ from rsengine_rs.basket import SERIES, Basket, BasketSource
 
 import rsengine
 from rsengine.config import ConfigError, load_config
-from rsengine.runner import build_engine, plugin_manager_for
+from rsengine.host.runner import build_engine, plugin_manager_for
 
 ET = "America/New_York"
 DAYS = ("2024-03-11", "2024-03-12", "2024-03-13", "2024-03-14")  # Mon-Thu, full sessions

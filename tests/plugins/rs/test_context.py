@@ -20,7 +20,7 @@ from rsengine_rs.context import ContextSignals, _Live
 import rsengine
 from rsengine.config import Config
 from rsengine.core import SliceBatch
-from rsengine.engine import SessionInfo
+from rsengine.host.engine import SessionInfo
 from rsengine.model import iso_utc
 
 SYMBOLS = ("ES", "NQ", "RTY", "YM", "ZN")
@@ -107,7 +107,7 @@ class Day:
 
 
 class State:
-    """What the setup reads of rsengine.engine.MarketState."""
+    """What the setup reads of rsengine.host.engine.MarketState."""
 
     def __init__(self, symbols=SYMBOLS, group=GROUP):
         self.symbols = symbols
@@ -644,8 +644,8 @@ def test_demo_every_context_signal_fires_on_its_scenario_day():
     pytest.importorskip("pandas_market_calendars")
     from rsengine_sim.market import DEFAULT_SEQUENCE
 
-    from rsengine.plugins import collect_registries, make_plugin_manager
-    from rsengine.runner import build_engine
+    from rsengine.host.plugins import collect_registries, make_plugin_manager
+    from rsengine.host.runner import build_engine
 
     pm = make_plugin_manager()
     have = {kind: reg.names() for kind, reg in collect_registries(pm).items()}

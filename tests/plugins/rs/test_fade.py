@@ -24,8 +24,8 @@ from test_rs_replay import data_dir, need_data
 
 import rsengine
 from rsengine.config import Config, load_config, load_default
-from rsengine.plugins import collect_registries, make_plugin_manager
-from rsengine.runner import build_engine
+from rsengine.host.plugins import collect_registries, make_plugin_manager
+from rsengine.host.runner import build_engine
 
 SYMBOLS = ("ES", "NQ", "$TICK", "$ADD")
 CONFIG_DICT = {

@@ -24,7 +24,7 @@ from test_regime import session
 
 from rsengine.config import Config, ConfigError
 from rsengine.core import FILLED
-from rsengine.runner import build_engine
+from rsengine.host.runner import build_engine
 
 NAN = math.nan
 SYMBOLS = ("ES", "NQ", "NDX")

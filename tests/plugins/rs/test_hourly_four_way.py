@@ -13,7 +13,7 @@ from conftest import data_dir
 from test_measures import DEFAULTS, ET, expected_one, window
 
 from rsengine.config import Config
-from rsengine.runner import build_engine
+from rsengine.host.runner import build_engine
 
 pytestmark = pytest.mark.realdata
 HOUR = 3_600_000_000_000

@@ -30,8 +30,8 @@ from test_regime import session
 
 from rsengine.config import Config, ConfigError, load_config
 from rsengine.core import FILLED
+from rsengine.host.runner import build_engine
 from rsengine.market_view import MarketView, format_table
-from rsengine.runner import build_engine
 
 NAN = math.nan
 ET = "America/New_York"

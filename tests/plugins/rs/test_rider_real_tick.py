@@ -22,7 +22,7 @@ from conftest import data_dir
 from test_rider_realdata import ET, expected_entries, expected_exit, prepare, with_limits
 
 from rsengine.config import Config
-from rsengine.runner import build_engine
+from rsengine.host.runner import build_engine
 
 pytestmark = pytest.mark.realdata
 TV = "tradingview-es-nysetick-5m-2023-05/ES1_5m_with_NYSE_TICK.csv"

@@ -21,7 +21,7 @@ from test_ratios import halts
 from test_rs_replay import CONFIG, data_dir, need_data
 
 from rsengine.config import load_config
-from rsengine.runner import build_engine
+from rsengine.host.runner import build_engine
 
 pytestmark = pytest.mark.realdata
 FIRST, LAST = "2024-01-02", "2024-06-28"

@@ -14,7 +14,7 @@ import pytest
 from conftest import data_dir
 
 from rsengine.config import load_config
-from rsengine.runner import build_engine
+from rsengine.host.runner import build_engine
 
 pytestmark = pytest.mark.realdata
 

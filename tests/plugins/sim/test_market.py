@@ -18,7 +18,7 @@ import pytest
 from rsengine_sim import market as sim
 from rsengine_sim.market import DEFAULT_SEQUENCE, FUTURES, MICROS, SCENARIOS, SimMarket
 
-from rsengine.sessions import load_schedule
+from rsengine.exchange.sessions import load_schedule
 
 ET = ZoneInfo("America/New_York")
 NS = 10**9

@@ -5,7 +5,7 @@ those of a replay."""
 import numpy as np
 
 from rsengine.config import Config
-from rsengine.runner import build_engine
+from rsengine.host.runner import build_engine
 
 
 def chunks(mode: str) -> list:

@@ -7,7 +7,7 @@ from rsengine_sim import SimSource
 from rsengine_sim.market import DEFAULT_SEQUENCE
 
 from rsengine.config import Config
-from rsengine.engine import ComponentContext
+from rsengine.host.engine import ComponentContext
 
 
 def source(**settings):

@@ -14,9 +14,9 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from rsengine.cli import main  # noqa: E402
+from rsengine.app.cli import main  # noqa: E402
 from rsengine.config import load_config  # noqa: E402
-from rsengine.runner import build_engine  # noqa: E402
+from rsengine.host.runner import build_engine  # noqa: E402
 
 FAST = ["--set", "sources.sim.days=2", "--set", "sources.sim.warmup=0"]
 SEEDS, BUDGETS = [3, 11], [1500, 4000]

@@ -29,7 +29,7 @@ from webhook_helpers import (
 from webhook_loopback import Answer, Loopback, closed_port
 
 from rsengine.config import Config
-from rsengine.runner import build_engine
+from rsengine.host.runner import build_engine
 
 pytestmark = pytest.mark.usefixtures("secrets_env")
 

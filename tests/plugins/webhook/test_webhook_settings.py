@@ -6,7 +6,7 @@ from rsengine_webhook.settings import DEFAULT_OUTBOX, parse
 from webhook_helpers import SECRET_A, URL_TOKEN
 
 from rsengine.config import ConfigError, load_config
-from rsengine.runner import build_engine
+from rsengine.host.runner import build_engine
 
 BASE = """\
 sources: {sim: {seed: 7, days: 1}}

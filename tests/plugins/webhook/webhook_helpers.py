@@ -17,7 +17,7 @@ from rsengine_webhook import WebhookOutput
 from rsengine_webhook.outbox import Outbox
 
 from rsengine.config import Config
-from rsengine.engine import ComponentContext, RunSummary
+from rsengine.host.engine import ComponentContext, RunSummary
 from rsengine.model import Signal
 
 # distinctive, so that a test can look for them in every text the engine prints

@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 
-from . import __version__
+from rsengine import __version__
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -87,7 +87,7 @@ def build_parser(pm=None) -> argparse.ArgumentParser:
 
 def _plugin_commands(sub, pm) -> None:
     """Commands from plugins, each also taking ``--log-level`` after its name."""
-    from .plugins import make_plugin_manager
+    from rsengine.host.plugins import make_plugin_manager
 
     built_in = set(sub.choices)
     pm = pm or make_plugin_manager()
@@ -107,7 +107,7 @@ def add_log_level(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .plugins import PluginLoadError
+    from rsengine.host.plugins import PluginLoadError
 
     try:
         parser = build_parser()
@@ -118,12 +118,12 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    from .logs import configure_logging
+    from rsengine.app.logs import configure_logging
 
     configure_logging(args.log_level)
-    from .config import ConfigError
-    from .engine import PluginFailure
-    from .registry import RegistryError
+    from rsengine.config import ConfigError
+    from rsengine.host.engine import PluginFailure
+    from rsengine.host.registry import RegistryError
 
     try:
         if hasattr(args, "run_command"):  # a plugin's command
@@ -134,7 +134,7 @@ def main(argv=None) -> int:
         if args.command == "check-feed":
             return _check_feed(config, args.timeout)
         if args.command == "validate":
-            from .runner import build_engine
+            from rsengine.host.runner import build_engine
 
             build_engine(config)
             print(f"{config.file or 'built-in demo'}: ok")
@@ -155,7 +155,7 @@ def main(argv=None) -> int:
 
 
 def _load(args):
-    from .config import load_config
+    from rsengine.config import load_config
 
     config = load_config(args.config, overrides=args.overrides)
     if getattr(args, "panel", None) is not None:
@@ -167,7 +167,7 @@ def with_panel(config, port: int):
     """``config`` with the ``panel`` output on ``port`` (the ``--panel`` flag)."""
     import attrs
 
-    from .config import ComponentConfig
+    from rsengine.config import ComponentConfig
 
     panel = ComponentConfig("panel", {"port": port}, section="outputs")
     return attrs.evolve(config, outputs={**config.outputs, "panel": panel})
@@ -175,8 +175,8 @@ def with_panel(config, port: int):
 
 def _check_feed(config, timeout: float) -> int:
     """Each source's ``check_feed(timeout)`` lines; 1 when one cannot connect."""
-    from .feeds import FeedError
-    from .runner import build_engine
+    from rsengine.feeds import FeedError
+    from rsengine.host.runner import build_engine
 
     engine = build_engine(config)
     failed = False
@@ -197,7 +197,7 @@ def _check_feed(config, timeout: float) -> int:
 
 
 def _plugins() -> int:
-    from .plugins import collect_registries, make_plugin_manager, plugin_versions
+    from rsengine.host.plugins import collect_registries, make_plugin_manager, plugin_versions
 
     pm = make_plugin_manager()
     registries = collect_registries(pm)
@@ -211,13 +211,13 @@ def _plugins() -> int:
 
 
 def _run(config, progress: bool) -> int:
-    from .runner import build_engine, data_labels
-    from .summary import SignalTally, format_summary, progress_for
+    from rsengine.app.summary import SignalTally, format_summary, progress_for
+    from rsengine.host.runner import build_engine, data_labels
 
     tally = SignalTally()
     watchers = [tally]
     if config.run.market_view != "off":
-        from .market_view import MarketView
+        from rsengine.market_view import MarketView
 
         watchers.append(MarketView(_Stdout(), config.run.market_view))
     engine = build_engine(config, watchers=watchers)

@@ -10,8 +10,8 @@ import datetime as dt
 
 import numpy as np
 
-from .core import BarAggregator, Bars, Rejected
-from .sessions import (
+from rsengine.core import BarAggregator, Bars, Rejected
+from rsengine.exchange.sessions import (
     DEFAULT_CALENDAR,
     EXCHANGE_TZ,
     load_schedule,

@@ -10,7 +10,7 @@ Independence, Labor and Thanksgiving Day CME halts equity trading at 13:00 ET
 and publishes no settlement; the halted trades belong to the next trade date,
 whose prior settlement is the last one published. So a halt session, told
 apart from an early close (13:15 ET, which settles) by the exchange calendar
-(:func:`rsengine.sessions.is_halt`), is never a *prior* session: the session
+(:func:`rsengine.exchange.sessions.is_halt`), is never a *prior* session: the session
 after MLK Day measures from Friday's prices, by every method:
 
 * ``settlement`` and ``rth_last``: Friday's settlement / RTH last price;
@@ -28,7 +28,7 @@ import datetime as dt
 
 import numpy as np
 
-from .sessions import (
+from rsengine.exchange.sessions import (
     DEFAULT_CALENDAR,
     EXCHANGE_TZ,
     is_halt,

@@ -72,7 +72,7 @@ class RingAsOf:
         return full[: len(full) - self._hidden]
 
     def view(self, n: int | None = None):
-        from .core import Bars  # the core picks its twin at import
+        from rsengine.core import Bars  # the core picks its twin at import
 
         n = self._span(n)
         whole = self._ring.view(n + self._hidden)

@@ -33,7 +33,7 @@ import attrs
 import numpy as np
 import yaml
 
-from .config import ConfigError, Location, format_path, not_one_of, suggestion
+from rsengine.config import ConfigError, Location, format_path, not_one_of, suggestion
 
 __all__ = [
     "DEFAULT_IMPORTANCE",

@@ -14,8 +14,8 @@ from pathlib import Path
 import pluggy
 import structlog
 
-from . import hookspecs
-from .registry import KINDS, Registry
+from rsengine import hookspecs
+from rsengine.host.registry import KINDS, Registry
 
 ENTRY_POINT_GROUP = "rsengine"
 log = structlog.get_logger("rsengine.plugins")

@@ -22,15 +22,21 @@ import attrs
 import numpy as np
 import structlog
 
-from .bars import TimeBars
-from .core import BarRing, Bars, SliceAssembler, SliceBatch
-from .feeds import FeedNotice
-from .market_view import last_present
-from .model import BarChunk, Signal, TradeChunk
-from .per_slice import RingsAsOf, RowValues, bars_after, stack_rows
-from .plugins import call_each
-from .sessions import SessionBounds, is_halt, load_schedule, session_date_of, split_sessions
-from .settlement import SessionCloses, SettlementTracker
+from rsengine.core import BarRing, Bars, SliceAssembler, SliceBatch
+from rsengine.exchange.sessions import (
+    SessionBounds,
+    is_halt,
+    load_schedule,
+    session_date_of,
+    split_sessions,
+)
+from rsengine.exchange.settlement import SessionCloses, SettlementTracker
+from rsengine.feeds import FeedNotice
+from rsengine.host.bars import TimeBars
+from rsengine.host.per_slice import RingsAsOf, RowValues, bars_after, stack_rows
+from rsengine.host.plugins import call_each
+from rsengine.market_view import last_present
+from rsengine.model import BarChunk, Signal, TradeChunk
 
 log = structlog.get_logger("rsengine.engine")
 END_OF_TIME = 2**63 - 1
@@ -168,7 +174,7 @@ class InstrumentFeed:
 
 
 class Engine:
-    """Runs one configured session of rsengine. Build with ``rsengine.runner``."""
+    """Runs one configured session of rsengine. Build with ``rsengine.host.runner``."""
 
     def __init__(self, config, pm, symbols, feeds, sources, indicators, setups, outputs):
         self.config = config
@@ -209,7 +215,7 @@ class Engine:
         self.latest: dict = {}  # name -> (symbols,) last value (for the market view)
         self.track_latest = False
         self.stop_requested = threading.Event()
-        self._gate = None  # live runs: which signals reach the outputs (rsengine/live.py)
+        self._gate = None  # live runs: which signals reach the outputs (rsengine/host/live.py)
 
     def _slice_at_a_time(self) -> dict:
         """Which parts want one slice at a time: components without a batch
@@ -300,7 +306,7 @@ class Engine:
         (``start_live(queue, stop_event)``, rsengine/feeds.py); bars close by
         the clock plus the grace. Ends when every source has put ``None`` or
         a stop is requested."""
-        from .live import DeliveryGate, Ledger, LiveWatch
+        from rsengine.host.live import DeliveryGate, Ledger, LiveWatch
 
         chunks: queue.Queue = queue.Queue()
         stop = threading.Event()
@@ -365,7 +371,7 @@ class Engine:
 
     def _feed_notice(self, notice: FeedNotice) -> None:
         """A feed's notice: logged, and a ``feed`` record for the journal."""
-        from .live import notice_signal
+        from rsengine.host.live import notice_signal
 
         quiet = notice.kind in ("connected", "backfilled", "live", "fresh")
         (log.info if quiet else log.warning)(
@@ -549,7 +555,7 @@ class Engine:
             self.summary.signals_by_name.get(signal.name, 0) + 1
         )
         if self._gate is not None and not self._gate.admit(signal):
-            return  # warm-up, or sent by an earlier run (rsengine/live.py)
+            return  # warm-up, or sent by an earlier run (rsengine/host/live.py)
         for name, plugin, output in self._active(self.outputs):
             self._call(plugin, f"output {name}", output.on_signal, signal)
         self._hook("rsengine_signal_emitted", engine=self, signal=signal)

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .hookspecs import hookimpl
-from .sessions import session_date_of
+from rsengine.exchange.sessions import session_date_of
+from rsengine.hookspecs import hookimpl
 
 ZONE_NAMES = {"America/New_York": "ET", "America/Chicago": "CT"}
 PURE_SLOWDOWN = 5  # the pure core runs the demo about this many times slower
@@ -221,7 +221,7 @@ class SignalTally:
 
 def core_in_use() -> str:
     """Which core ran: compiled, or pure Python and why (it is slower)."""
-    from . import core
+    from rsengine import core
 
     if core.USING_EXTENSION:
         return "compiled (Cython)"

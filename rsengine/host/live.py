@@ -26,9 +26,9 @@ from pathlib import Path
 
 import structlog
 
-from .feeds import FeedNotice
-from .model import Signal
-from .sessions import session_date_of
+from rsengine.exchange.sessions import session_date_of
+from rsengine.feeds import FeedNotice
+from rsengine.model import Signal
 
 log = structlog.get_logger("rsengine.live")
 FEED_KIND = "feed"  # the kind of a feed notice's journal record

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import structlog
 
-from .bars import TimeBars
-from .config import COMPONENT_SECTIONS, Config, ConfigError, check_component_names
-from .engine import ComponentContext, Engine, InstrumentFeed, PluginFailure
-from .ordering import OrderError, check_reads, order_indicators, providers
-from .plugins import call_each, collect_registries, make_plugin_manager
-from .settlement import SettlementTracker
+from rsengine.config import COMPONENT_SECTIONS, Config, ConfigError, check_component_names
+from rsengine.exchange.settlement import SettlementTracker
+from rsengine.host.bars import TimeBars
+from rsengine.host.engine import ComponentContext, Engine, InstrumentFeed, PluginFailure
+from rsengine.host.ordering import OrderError, check_reads, order_indicators, providers
+from rsengine.host.plugins import call_each, collect_registries, make_plugin_manager
 
 log = structlog.get_logger("rsengine.runner")
 

@@ -1,0 +1,2 @@
+"""The application around the engine: the ``rsengine`` command, logging, and
+what the command prints besides signals."""
