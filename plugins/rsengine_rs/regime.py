@@ -67,11 +67,12 @@ from pathlib import Path
 
 import numpy as np
 
+from rsengine.core import lead_streaks
 from rsengine.exchange.events import EventCalendar
 from rsengine.exchange.sessions import DEFAULT_CALENDAR, parse_bar_size
 from rsengine.host.bars import TimeBars
 
-from .group import lead_rows, leader_laggard_rows
+from .group import leader_laggard_rows
 from .leadership import group_layout
 from .settings import check_settings, count_setting, number_setting
 
@@ -122,26 +123,6 @@ def _ffill(x: np.ndarray, carry: float) -> np.ndarray:
     idx = np.where(np.isnan(x), -1, np.arange(len(x)))
     idx = np.maximum.accumulate(idx)
     return np.where(idx >= 0, x[np.maximum(idx, 0)], carry)
-
-
-def signed_runs(sign: np.ndarray, carry: np.ndarray) -> np.ndarray:
-    """Per column of ``sign`` (-1, 0, +1 per step): the signed length of the
-    run of equal nonzero signs ending at each step, continuing ``carry`` (the
-    signed run before the first step)."""
-    sign = np.asarray(sign)
-    if not len(sign):
-        return sign.astype(np.int64)
-    steps = np.arange(len(sign))[:, None]
-    change = np.empty(sign.shape, bool)
-    change[0] = True
-    np.not_equal(sign[1:], sign[:-1], out=change[1:])
-    start = np.maximum.accumulate(np.where(change, steps, 0), axis=0)
-    run = steps - start + 1
-    first = sign[0]  # the sign of every step of the first run
-    continues = (first == np.sign(carry)) & (first != 0)
-    if continues.any():
-        run = run + np.where((start == 0) & continues, np.abs(carry), 0)
-    return (sign * run).astype(np.int64, copy=False)
 
 
 class Regime:
@@ -393,32 +374,28 @@ class Regime:
     def _persistence(self, batch, state, ts) -> np.ndarray:
         """(n, members) persist15 of each row."""
         session = state.session
-        per_member = []  # (stamps, closes) of each member's 15-minute bars completed now
+        stamps, closes = [], []  # of each member's 15-minute bars completed now
+        prices = (batch.ts_open, batch.open, batch.high, batch.low, batch.close, batch.volume)
         for tb, col in zip(self._bars, self.group, strict=True):
-            rows = np.flatnonzero(batch.present[:, col])
-            parts = []
-            if len(rows):
-                prices = (batch.open, batch.high, batch.low, batch.close, batch.volume)
-                parts.append(
-                    tb.update_bars(batch.ts_open[rows, col], *(p[rows, col] for p in prices))
-                )
+            present = batch.present[:, col]
+            if present.all():
+                parts = [tb.update_bars(*(p[:, col] for p in prices))]
+            else:
+                rows = np.flatnonzero(present)
+                parts = [tb.update_bars(*(p[rows, col] for p in prices))] if len(rows) else []
             parts.append(tb.flush(int(ts[-1])))
-            stamps = np.concatenate([b.ts_close for b in parts])
-            keep = stamps > session.open_ns  # not a last bar of the session before
-            per_member.append((stamps[keep], np.concatenate([b.close for b in parts])[keep]))
-        carry = self._streak
-        stamps15 = np.unique(np.concatenate([s for s, _ in per_member]))
-        if not len(stamps15):
-            return np.broadcast_to(carry, (len(ts), len(self._g))).copy()
-        close15 = np.full((len(stamps15), len(self._g)), NAN)
-        for j, (member_stamps, member_closes) in enumerate(per_member):
-            close15[np.searchsorted(stamps15, member_stamps), j] = member_closes
-        lead15 = lead_rows((close15 - self._prior) / self._prior * 100.0)
-        with np.errstate(invalid="ignore"):
-            sign = np.where(
-                lead15 >= self.persist_lead, 1, np.where(lead15 <= -self.persist_lead, -1, 0)
-            )
-        streak = np.concatenate((carry[None, :], signed_runs(sign, carry)))
-        self._streak = streak[-1].copy()
-        # each row: as of the last bar ended by its close (the carry before any)
-        return streak[np.searchsorted(stamps15, ts, side="right")]
+            parts = [bars for bars in parts if len(bars)] or parts[-1:]
+            if len(parts) == 1:
+                member_stamps, member_closes = parts[0].ts_close, parts[0].close
+            else:
+                member_stamps = np.concatenate([b.ts_close for b in parts], dtype=np.int64)
+                member_closes = np.concatenate([b.close for b in parts], dtype=np.float64)
+            keep = member_stamps > session.open_ns  # not a last bar of the session before
+            if not keep.all():
+                member_stamps, member_closes = member_stamps[keep], member_closes[keep]
+            stamps.append(member_stamps)
+            closes.append(member_closes)
+        persist, self._streak = lead_streaks(
+            stamps, closes, self._prior, self.persist_lead, self._streak, ts
+        )
+        return persist

@@ -1,5 +1,6 @@
 """The core: bar aggregator, bar combiner, ring buffers, rolling statistics,
-the batch mean true range, the setups' batch kernels and the slice assembler.
+the batch mean true range, the group measures' and the setups' batch kernels
+and the slice assembler.
 
 A compiled (Cython) implementation is used when it is importable. Setting
 ``RSENGINE_NO_EXTENSIONS=1`` selects the pure-Python twin instead, which is the
@@ -26,9 +27,9 @@ if _flag("RSENGINE_NO_EXTENSIONS"):
     _compiled = None
 else:
     try:
-        from . import _aggregate, _ring, _slices, _true_range, _windows
+        from . import _aggregate, _group, _ring, _slices, _true_range, _windows
 
-        _compiled = (_aggregate, _ring, _slices, _true_range, _windows)
+        _compiled = (_aggregate, _group, _ring, _slices, _true_range, _windows)
     except ImportError as exc:
         if _flag("RSENGINE_REQUIRE_EXTENSIONS"):
             raise ImportError(
@@ -40,6 +41,7 @@ else:
 
 if _compiled is not None:
     from ._aggregate import BarAggregator
+    from ._group import lead_streaks
     from ._ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from ._slices import SliceAssembler
     from ._true_range import true_range_means
@@ -48,6 +50,7 @@ if _compiled is not None:
     USING_EXTENSION = True
 else:
     from .pure.aggregate import BarAggregator
+    from .pure.group import lead_streaks
     from .pure.ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from .pure.slices import SliceAssembler
     from .pure.true_range import true_range_means
@@ -76,6 +79,7 @@ __all__ = [
     "empty_sum_carry",
     "floor_holds",
     "lagged_changes",
+    "lead_streaks",
     "others_mean",
     "true_range_means",
     "window_sums",

@@ -18,7 +18,7 @@ from conftest import MIN, data_dir, et_ns
 from rsengine_rs.group import lead_rows
 from rsengine_rs.leadership import GroupMeasures
 from rsengine_rs.measures import Measures
-from rsengine_rs.regime import COLUMNS, Regime, signed_runs
+from rsengine_rs.regime import COLUMNS, Regime
 from test_leadership import cuts, load_bars, make_batch, session_batches
 
 from rsengine.exchange.events import Event
@@ -369,12 +369,6 @@ def test_persistence_restarts_each_session():
     assert col(out, "persist15") == [0, 0, 1]
 
 
-def test_signed_runs_continue_the_carry():
-    sign = np.array([[1, -1, 0], [1, -1, 1], [0, 1, 1]])
-    got = signed_runs(sign, np.array([2, 1, -3]))
-    np.testing.assert_array_equal(got, [[3, -1, 0], [4, -2, 1], [0, 1, 2]])
-
-
 # ---------------------------------------------------------------- settings
 
 
@@ -567,7 +561,11 @@ class TimeBarsPersistence:
         lead15 = lead_rows((close15 - prior) / prior * 100.0)
         with np.errstate(invalid="ignore"):
             sign = np.where(lead15 >= self.lead, 1, np.where(lead15 <= -self.lead, -1, 0))
-        streak = np.concatenate((self.streak[None, :], signed_runs(sign, self.streak)))
+        streak = np.empty((len(sign) + 1, len(self.bars)), np.int64)
+        streak[0] = self.streak
+        for i, now in enumerate(sign):  # a run continues on the same sign, else restarts
+            last = streak[i]
+            streak[i + 1] = np.where((now != 0) & (np.sign(last) == now), last + now, now)
         self.streak = streak[-1].copy()
         return streak[np.searchsorted(stamps, ts, side="right")]
 
