@@ -215,13 +215,7 @@ def _run(config, progress: bool) -> int:
     from rsengine.host.runner import build_engine, data_labels
 
     tally = SignalTally()
-    watchers = [tally]
-    if config.run.market_view != "off":
-        from rsengine.market_view import MarketView
-
-        watchers.append(MarketView(_Stdout(), config.run.market_view))
-    engine = build_engine(config, watchers=watchers)
-    engine.track_latest = config.run.market_view != "off"
+    engine = build_engine(config, watchers=[tally])
     sources = [source for _, _, source in engine.sources]
     bar = progress_for(config, sources, sys.stderr, None if progress else "off")
     with _stop_on_signals(engine):
@@ -256,13 +250,3 @@ def _stop_on_signals(engine):
     finally:
         for s, handler in before.items():
             signal.signal(s, handler)
-
-
-class _Stdout:
-    """sys.stdout as it is at each write: a progress bar may stand in for it."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()

@@ -35,7 +35,6 @@ from rsengine.feeds import FeedNotice
 from rsengine.host.bars import TimeBars
 from rsengine.host.per_slice import RingsAsOf, RowValues, bars_after, stack_rows
 from rsengine.host.plugins import call_each
-from rsengine.market_view import last_present
 from rsengine.model import BarChunk, Signal, TradeChunk
 
 log = structlog.get_logger("rsengine.engine")
@@ -212,8 +211,6 @@ class Engine:
         self._day = _SessionOHLCV(len(self.symbols))
         # most rows per component call (None: whatever the assembler gives)
         self.batch_rows = ROWS_PER_WALKED_BATCH if self.row_by_row else None
-        self.latest: dict = {}  # name -> (symbols,) last value (for the market view)
-        self.track_latest = False
         self.stop_requested = threading.Event()
         self._gate = None  # live runs: which signals reach the outputs (rsengine/host/live.py)
 
@@ -450,7 +447,7 @@ class Engine:
         if is_halt(session.date, self.config.session.calendar, self._tz):
             # a holiday halt publishes no settlement: its trades belong to the next
             # trade date, so its daily bar is the start of the next session's
-            self._hook("rsengine_session_end", engine=self, session=session)
+            self._session_ended(session)
             return
         for i, symbol in enumerate(self.symbols):
             if self._day.seen[i]:
@@ -461,6 +458,12 @@ class Engine:
                 settle = self.state.closes[symbol].price(session.date, "settlement")
                 daily.settle.append(math.nan if settle is None else settle)
         self._day.reset()
+        self._session_ended(session)
+
+    def _session_ended(self, session) -> None:
+        for name, plugin, output in self._active(self.outputs):
+            if hasattr(output, "on_session_end"):
+                self._call(plugin, f"output {name}", output.on_session_end, session)
         self._hook("rsengine_session_end", engine=self, session=session)
 
     def _process(self, batch: SliceBatch) -> None:
@@ -493,8 +496,6 @@ class Engine:
                 result = stack_rows([r or {} for r in rows])
             if result:
                 values.update(result)
-        if self.track_latest:
-            last_present(batch, values, self.latest)
         signals: list[Signal] = []
         for name, plugin, setup in self._active(self.setups):
             where = f"setup {name}"

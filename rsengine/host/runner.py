@@ -6,7 +6,13 @@ from pathlib import Path
 
 import structlog
 
-from rsengine.config import COMPONENT_SECTIONS, Config, ConfigError, check_component_names
+from rsengine.config import (
+    COMPONENT_SECTIONS,
+    ComponentConfig,
+    Config,
+    ConfigError,
+    check_component_names,
+)
 from rsengine.exchange.settlement import SettlementTracker
 from rsengine.host.bars import TimeBars
 from rsengine.host.engine import ComponentContext, Engine, InstrumentFeed, PluginFailure
@@ -55,6 +61,17 @@ def _order_error(config: Config, kind: str, exc: OrderError) -> ConfigError:
     return config.components(kind)[exc.name].error((), str(exc))
 
 
+def components_of(config: Config, kind: str) -> dict[str, ComponentConfig]:
+    """The configured components of ``kind``; for outputs, also the market view
+    that ``run.market_view`` asks for (unless ``outputs`` configures one)."""
+    found = dict(config.components(kind))
+    if kind == "outputs" and config.run.market_view != "off" and "market_view" not in found:
+        found["market_view"] = ComponentConfig(
+            "market_view", {"mode": config.run.market_view}, section="outputs"
+        )
+    return found
+
+
 def data_labels(sources) -> tuple:
     """Labels the sources carry (``SIMULATED`` for the built-in market)."""
     return tuple(sorted({getattr(obj, "label", "") for _, _, obj in sources} - {""}))
@@ -67,10 +84,15 @@ def build_engine(config: Config, pm=None, watchers=()) -> Engine:
     pointing at its entry in the YAML file.
     """
     pm = pm or plugin_manager_for(config)
-    for watcher in watchers:  # e.g. the CLI's market view
+    for watcher in watchers:  # e.g. the CLI's signal tally
         pm.register(watcher, name=type(watcher).__name__)
     registries = collect_registries(pm)
-    check_component_names(config, {kind: registries[kind].names() for kind in COMPONENT_SECTIONS})
+    names = {kind: registries[kind].names() for kind in COMPONENT_SECTIONS}
+    check_component_names(config, names)
+    if config.run.market_view != "off" and "market_view" not in names["outputs"]:
+        raise ConfigError.at(
+            None, "run.market_view", "needs the market_view plugin, which is disabled"
+        )
     call_each(pm, "rsengine_configure", {"config": config}, on_error=_refuse)
 
     symbols = config.symbols
@@ -89,7 +111,7 @@ def build_engine(config: Config, pm=None, watchers=()) -> Engine:
     columns: list[str] = []
     for kind in COMPONENT_SECTIONS:  # sources first: outputs learn their labels
         built[kind] = []
-        for name, component in config.components(kind).items():
+        for name, component in components_of(config, kind).items():
             entry = registries[kind].get(name)
             context = ComponentContext(
                 config=config,

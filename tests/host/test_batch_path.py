@@ -6,7 +6,6 @@ and the market view are right.
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import numpy as np
 import pytest
@@ -16,7 +15,6 @@ from rsengine import hookimpl
 from rsengine.config import Config
 from rsengine.exchange.sessions import SessionBounds, session_date_of, split_sessions
 from rsengine.host.runner import build_engine
-from rsengine.market_view import MarketView, format_table
 from rsengine.model import iso_utc, iso_utc_many
 
 DEMO_DAYS = {
@@ -111,36 +109,6 @@ def test_session_bounds_follow_the_calendar_and_dst(day, rth_close):
 def test_iso_utc_many_equals_iso_utc():
     ts = np.array([0, 1, 1_700_000_000_000_000_000, 1_700_000_000_123_456_789], np.int64)
     assert iso_utc_many(ts) == [iso_utc(int(t)) for t in ts]
-
-
-def test_market_view_prints_a_table_per_session(tmp_path):
-    out = io.StringIO()
-    view = MarketView(out, "session")
-    config = Config.from_dict(DEMO_DAYS)
-    engine = build_engine(config, watchers=[view])
-    engine.track_latest = True
-    engine.run()
-    text = out.getvalue()
-    assert text.count("-- market session") == 3
-    last_close = engine.state.rings["NQ"].last("close")
-    assert f"{last_close:,.2f}" in text.splitlines()[-4]  # ES, NQ, RTY, YM, ZN rows
-
-
-def test_market_view_shows_dashes_for_values_nobody_computes():
-    table = format_table(("ES", "NQ"), {"close": np.array([5000.25, np.nan])}, "x")
-    es, nq = table.splitlines()[2:]
-    assert "5,000.25" in es and es.split()[2:] == ["-", "-", "-", "-"]
-    assert nq.split()[1:] == ["-"] * 5
-
-
-def test_market_view_per_slice_goes_slice_by_slice_and_prints_every_slice():
-    out = io.StringIO()
-    config = Config.from_dict({**DEMO_DAYS, "sources": {"sim": {"seed": 3, "days": 1}}})
-    engine = build_engine(config, watchers=[MarketView(out, "slice")])
-    engine.track_latest = True
-    summary = engine.run()
-    assert engine.row_by_row
-    assert out.getvalue().count("-- market ") == summary.slices > 200
 
 
 class SliceProbe:

@@ -91,7 +91,7 @@ def test_bad_layout_field_is_refused_at_its_key(tmp_path, layout, key, message):
 
 def rsengine(*args):
     exe = shutil.which("rsengine")
-    cmd = [exe, *args] if exe else [sys.executable, "-m", "rsengine.app.cli", *args]
+    cmd = [exe, *args] if exe else [sys.executable, "-m", "rsengine", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 

@@ -11,9 +11,7 @@ $TICK and $ADD bars; on the real TradingView file (ES with the NYSE $TICK of
 May 2023) every $TICK reading's last, high, low and zone equal the raw file's.
 """
 
-import io
 import math
-import re
 import types
 from pathlib import Path
 
@@ -31,7 +29,6 @@ from test_regime import session
 from rsengine.config import Config, ConfigError, load_config
 from rsengine.core import FILLED
 from rsengine.host.runner import build_engine
-from rsengine.market_view import MarketView, format_table
 
 NAN = math.nan
 ET = "America/New_York"
@@ -337,37 +334,6 @@ def test_an_internal_is_refused_as_a_group_member():
 
 
 # ---------------------------------------------------------------- the market view
-
-
-def test_the_market_view_shows_a_reading_and_its_zone_for_internals_not_a_change():
-    latest = {
-        "close": np.array([5100.25, 612.0, -1450.0]),
-        "rs_pct": np.array([0.42, 3.7, -12.0]),
-        "atr": np.array([25.5, 80.0, 300.0]),
-        "tick_zone": np.array(["up", "up", ""], dtype=object),
-        "add_zone": np.array(["strong_down", "", "strong_down"], dtype=object),
-    }
-    text = format_table(("ES", "$TICK", "$ADD"), latest, "t",
-                        {"$TICK": "tick_zone", "$ADD": "add_zone"})  # fmt: skip
-    lines = text.splitlines()
-    assert lines[2].split()[:4] == ["ES", "5,100.25", "+0.42", "25.50"]
-    assert lines[3].split() == ["$TICK", "+612", "up", "-", "-"]
-    assert lines[4].split() == ["$ADD", "-1,450", "strong_down", "-", "-"]
-    assert len({len(line) for line in lines[1:]}) == 1  # the columns stay aligned
-
-
-def test_a_run_shows_no_change_percent_for_tick_and_add():
-    config = load_config(overrides=["sources.sim={seed: 7, days: 2}", "outputs={}"])
-    stream = io.StringIO()
-    engine = build_engine(config, watchers=[MarketView(stream, "session")])
-    engine.track_latest = True
-    engine.run()
-    rows = {line.split()[0]: line for line in stream.getvalue().splitlines()[-9:]}
-    zones = "|".join(z for z in ZONES if z)
-    for symbol in ("$TICK", "$ADD"):
-        assert re.fullmatch(rf"\{symbol}\s+[+-][\d,]+\s+({zones})\s+-\s+-", rows[symbol]), rows
-        assert "." not in rows[symbol]  # no change %, no ATR
-    assert re.search(r"\d\.\d\d", rows["ES"].split()[2])  # ES keeps its change %
 
 
 # ---------------------------------------------------------------- the simulated market

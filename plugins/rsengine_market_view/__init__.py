@@ -1,8 +1,10 @@
-"""The Market Analyzer view: a table of every instrument, printed by the CLI.
+"""Output ``market_view``: the Market Analyzer view, a table of every
+instrument printed on stdout.
 
-``run.market_view: session`` prints it when a session ends (replays);
-``slice`` prints it after every slice (meant for live and paced runs; it makes
-the engine go slice by slice). Columns: last price, change % from the prior
+``mode: session`` (the default) prints it when a session ends; ``mode: slice``
+prints it after every slice (meant for live and paced runs; it makes the
+engine go slice by slice). ``run.market_view: session`` or ``slice`` is the
+shorthand that adds this output. Columns: last price, change % from the prior
 close (``rs_pct``), daily ATR (``atr`` of the ``measures`` indicator), lead and
 rank (``group`` indicator). A value the configured indicators do not produce,
 or an instrument without a bar yet, shows as ``-``.
@@ -16,10 +18,11 @@ it), never a change % or an ATR.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
-from rsengine.hookspecs import hookimpl
+import rsengine
 from rsengine.model import iso_utc
 
 COLUMNS = (  # value name, width, format
@@ -34,28 +37,61 @@ HEADER = f"{'instrument':10} {'price':>12} {'chg %':>8} {'ATR':>9} {'lead':>7} {
 ZONE_COLUMNS = {"$TICK": "tick_zone", "$ADD": "add_zone"}
 
 
-class MarketView:
-    """A plugin object: register it on the plugin manager before the engine is built."""
+MODES = ("session", "slice")
 
-    def __init__(self, stream, mode: str):
-        if mode not in ("session", "slice"):
-            raise ValueError(f"market view mode {mode!r} is not session or slice")
-        self.stream, self.mode = stream, mode
 
-    @hookimpl
-    def rsengine_session_end(self, engine, session):
-        if self.mode == "session":
-            self.print_table(engine, f"session {session.date} closed")
+@rsengine.hookimpl
+def rsengine_register_outputs(registry):
+    registry.add("market_view", market_view, "a table of every instrument on stdout")
 
-    @hookimpl
-    def rsengine_slice_closed(self, engine, slice, values):
-        if self.mode == "slice":
-            self.print_table(engine, iso_utc(slice.ts_close))
 
-    def print_table(self, engine, title: str) -> None:
-        table = format_table(engine.symbols, engine.latest, title, zone_columns(engine.config))
-        self.stream.write(table + "\n")
-        self.stream.flush()
+def market_view(settings: dict, context):
+    unknown = set(settings) - {"mode"}
+    if unknown:
+        raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: ['mode']")
+    mode = settings.get("mode", "session")
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r} is not session or slice")
+    view = SessionView if mode == "session" else SliceView
+    return view(context.symbols, zone_columns(context.config))
+
+
+class _View:
+    written = ()  # no files: the table goes to stdout
+
+    def __init__(self, symbols: tuple, zones: dict):
+        self.symbols, self.zones = symbols, zones
+        self.latest: dict = {}  # value name -> (symbols,) its last known value
+
+    def print_table(self, title: str) -> None:
+        out = sys.stdout  # looked up each time: a progress bar may stand in for it
+        out.write(format_table(self.symbols, self.latest, title, self.zones) + "\n")
+        out.flush()
+
+    def on_signal(self, signal):
+        pass
+
+    def close(self, summary):
+        pass
+
+
+class SessionView(_View):
+    """Keeps the last values of every batch; prints when a session ends."""
+
+    def on_batch(self, batch, values):
+        last_present(batch.present, batch.close, values, self.latest)
+
+    def on_session_end(self, session):
+        self.print_table(f"session {session.date} closed")
+
+
+class SliceView(_View):
+    """Prints after every slice (no ``on_batch``: the engine walks the slices)."""
+
+    def on_slice(self, slice, values):
+        rows = {name: np.asarray(column)[None] for name, column in values.items()}
+        last_present(slice.present[None], slice.close[None], rows, self.latest)
+        self.print_table(iso_utc(slice.ts_close))
 
 
 def zone_columns(config) -> dict:
@@ -92,16 +128,16 @@ def format_table(symbols, latest: dict, title: str, zones: dict | None = None) -
     return "\n".join(lines)
 
 
-def last_present(batch, values: dict, latest: dict) -> None:
+def last_present(present, close, values: dict, latest: dict) -> None:
     """Update ``latest`` (name -> (symbols,) array) with each instrument's last
-    present row of the batch: close and every numeric or text indicator value."""
-    present = batch.present
+    present row (``present`` is (rows, symbols)): close and every numeric or
+    text indicator value."""
     seen = present.any(axis=0)
     if not seen.any():
         return
     rows = len(present) - 1 - np.argmax(present[::-1], axis=0)
     cols = np.flatnonzero(seen)
-    for name, column in (("close", batch.close), *values.items()):
+    for name, column in (("close", close), *values.items()):
         if column.dtype.kind in "fiub":
             known = latest.setdefault(name, np.full(len(seen), np.nan))
         elif column.dtype.kind in "OU":
