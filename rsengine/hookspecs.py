@@ -2,6 +2,10 @@
 
 Hooks fire at start-up, per closed slice, per signal and per session event,
 never per trade: trades stay inside the compiled core.
+
+The objects the registration hooks' factories return follow the typed
+protocols in :mod:`rsengine.protocols` (``Source``, ``BatchIndicator`` or
+``Indicator``, ``BatchSetup`` or ``Setup``, ``BatchOutput`` or ``Output``).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from rsengine.host.bars import TimeBars
 from rsengine.host.engine import ComponentContext, Engine, InstrumentFeed, PluginFailure
 from rsengine.host.ordering import OrderError, check_reads, order_indicators, providers
 from rsengine.host.plugins import call_each, collect_registries, make_plugin_manager
+from rsengine.protocols import missing_methods
 
 log = structlog.get_logger("rsengine.runner")
 
@@ -138,6 +139,14 @@ def build_engine(config: Config, pm=None, watchers=()) -> Engine:
                 raise component.error(
                     (), f"{kind[:-1]} {name!r} refused its settings: {exc}"
                 ) from exc
+            lacking = missing_methods(kind, obj)
+            if lacking:
+                raise component.error(
+                    (),
+                    f"{kind[:-1]} {name!r} of plugin {entry.plugin!r} does not follow the "
+                    f"{kind[:-1]} protocol: "
+                    f"{lacking} (see rsengine/protocols.py)",
+                )
             built[kind].append((name, entry.plugin, obj))
             if kind == "indicators":
                 columns.extend(getattr(obj, "columns", ()))
