@@ -69,12 +69,14 @@ import numpy as np
 from .split import MAX_FIELD as _MAX_FIELD
 from .split import (
     Raw,
+    Texts,
     byte_of,
     first_not_text,
     not_text_problem,
     split_block,
     split_line,
     split_text,
+    strings,
 )
 from .stamps import UNIX_FORMATS, Bad, StampFormat, Zone, format_ns
 from .window import WindowCut
@@ -815,9 +817,41 @@ class CsvReader:
             kind="header",
         )
 
-    def _use_header(self, names, path, line):
-        self._index = self._resolve(names, path, line)
+    def _head(self, path, next_line, bom):
+        """Pass the ``skip_rows`` lines, read the header and map the columns.
+
+        ``next_line()`` gives the next line (bytes or str), empty at the end;
+        ``bom`` is the byte order mark in that type. -> (lines read, the first
+        data line when it was read in place of a header, else empty).
+        """
+        layout, line_no, empty = self.layout, 0, bom[:0]
+        for _ in range(layout.skip_rows):
+            if not next_line():
+                break
+            line_no += 1
+        names, first = None, empty
+        if layout.header:
+            first = next_line()
+            if not first:
+                raise CsvFormatError(
+                    f"{path}:{line_no + 1}: the file ends before its header",
+                    path=path,
+                    line=line_no + 1,
+                    kind="header",
+                )
+            if line_no == 0:
+                first = first.removeprefix(bom)
+            text = (
+                first
+                if isinstance(first, str)
+                else first.decode(layout.encoding, "surrogateescape")
+            )
+            names = self._header(text, path, line_no + 1)
+            if names is not None:
+                line_no, first = line_no + 1, empty
+        self._index = self._resolve(names, path, line_no or None)
         self._setup_columns()
+        return line_no, first
 
     def _batches(self, path, stats: FileStats) -> Iterator[Raw]:
         layout = self.layout
@@ -825,35 +859,10 @@ class CsvReader:
             self._raw = getattr(fh, "fileobj", fh)  # a GzipFile reads from .fileobj
             if self._encoding not in _ASCII_COMPATIBLE:
                 text = io.TextIOWrapper(fh, layout.encoding, "surrogateescape", newline="")
-                yield from self._csv_batches(path, text, 0, None)
+                yield from self._csv_batches(path, text)
                 return
-            line_no = 0
-            for _ in range(layout.skip_rows):
-                if not fh.readline():
-                    break
-                line_no += 1
-            carry = b""
-            names = None
-            if layout.header:
-                first = fh.readline()
-                if not first:
-                    raise CsvFormatError(
-                        f"{path}:{line_no + 1}: the file ends before its header",
-                        path=path,
-                        line=line_no + 1,
-                        kind="header",
-                    )
-                if line_no == 0:
-                    first = first.removeprefix(_BOM)
-                names = self._header(
-                    first.decode(layout.encoding, "surrogateescape"), path, line_no + 1
-                )
-                if names is None:
-                    carry = first  # header "auto": the line is data
-                else:
-                    line_no += 1
+            line_no, carry = self._head(path, fh.readline, _BOM)
             self._line = line_no
-            self._use_header(names, path, line_no or None)
             start = (fh.tell(), line_no, carry)  # where the data begin, to read them again
             seeking = self._cut is not None and self._cut.lo is not None
             while True:
@@ -890,23 +899,17 @@ class CsvReader:
                         block = block[skip:]
                         if not block:
                             continue
-                if b'"' in block:  # quoted fields: the csv module from here on
-                    if carry:
-                        carry += fh.readline()  # finish the line (and its last character)
-                    lines = io.StringIO(
-                        (block + carry).decode(layout.encoding, "surrogateescape"), newline=""
-                    )
-                    rest = io.TextIOWrapper(fh, layout.encoding, "surrogateescape", newline="")
-                    yield from self._csv_batches(
-                        path, itertools.chain(lines, rest), line_no, self._index
-                    )
-                    return
                 for part in self._parts(block):
                     if self._past_window():
                         stats.ended = True
                         return
                     raw = split_block(
-                        part, line_no, self._needed, layout.delimiter, layout.encoding
+                        part,
+                        line_no,
+                        self._needed,
+                        self._numeric,
+                        layout.delimiter,
+                        layout.encoding,
                     )
                     line_no += raw.blank + len(raw.lines)
                     self._line = line_no
@@ -922,34 +925,16 @@ class CsvReader:
         idx = self._index
         self._needed = sorted(set(idx.values()))
         self._max_idx = self._needed[-1]
+        other = {j for f, j in idx.items() if f not in VALUE_FIELDS[self.layout.kind]}
+        self._numeric = {j for j in self._needed if j not in other}
 
-    def _csv_batches(self, path, text_lines, line_no, index) -> Iterator[Raw]:
-        """Batches through the csv module (quoted fields, other encodings)."""
+    def _csv_batches(self, path, text_lines) -> Iterator[Raw]:
+        """Batches of a file decoded as a whole (encodings that are not ASCII
+        compatible), through the csv module."""
         layout = self.layout
-        text_lines = iter(text_lines)
-        if index is None:  # text mode from the start: skip rows and header here
-            for _ in range(layout.skip_rows):
-                if next(text_lines, None) is None:
-                    break
-                line_no += 1
-            names = None
-            if layout.header:
-                first = next(text_lines, None)
-                if first is None:
-                    raise CsvFormatError(
-                        f"{path}:{line_no + 1}: the file ends before its header",
-                        path=path,
-                        line=line_no + 1,
-                        kind="header",
-                    )
-                if line_no == 0:
-                    first = first.removeprefix("\ufeff")
-                names = self._header(first, path, line_no + 1)
-                if names is None:
-                    text_lines = itertools.chain([first], text_lines)
-                else:
-                    line_no += 1
-            self._use_header(names, path, line_no or None)
+        line_no, first = self._head(path, lambda: next(text_lines, ""), "\ufeff")
+        if first:
+            text_lines = itertools.chain([first], text_lines)
         while True:
             lines = list(itertools.islice(text_lines, _BATCH_LINES))
             if not lines:
@@ -1225,29 +1210,18 @@ class CsvReader:
         for field in PRICES:
             if field not in self._index:
                 continue
-            col = cols[self._index[field]]
+            col = strings(cols[self._index[field]])
             text = np.strings.lower(np.strings.strip(col))
             nan = _NAN_TEXTS if col.dtype.kind == "S" else [b.decode() for b in _NAN_TEXTS]
             none = (text == nan[0]) | (text == nan[1])
             gap = none if gap is None else gap & none
         return gap
 
-    def _numbers(self, col: np.ndarray, field: str, flag) -> np.ndarray:
+    def _numbers(self, col, field: str, flag) -> np.ndarray:
         enc = self.layout.encoding
-        parsed = col
-        if self.layout.decimal == ",":
-            comma, dot = (b",", b".") if col.dtype.kind == "S" else (",", ".")
-            parsed = np.strings.replace(col, comma, dot)
-        try:
-            values = parsed.astype(np.float64)
-        except (ValueError, OverflowError):
-            values = np.empty(len(col))
-            for i, text in enumerate(parsed.tolist()):
-                try:
-                    values[i] = float(text)
-                except ValueError:
-                    values[i] = np.nan
-                    flag(i, field, _as_text(col[i], enc), "is not a number", NUMBER)
+        values = col.floats(self.layout.decimal) if isinstance(col, Texts) else None
+        if values is None:
+            values = self._floats(strings(col), field, flag)
         for i in np.flatnonzero(~np.isfinite(values)).tolist():
             flag(i, field, _as_text(col[i], enc), "is not a finite number", NON_FINITE)
         if field in NON_NEGATIVE:
@@ -1269,6 +1243,26 @@ class CsvReader:
                 f"is too large; expected a {field} <= {_exponent(cap)}",
                 TOO_LARGE,
             )
+        return values
+
+    def _floats(self, col: np.ndarray, field: str, flag) -> np.ndarray:
+        """Text fields as numbers: numpy for the column, ``float()`` one at a time
+        when some field is not a number (flagged, NaN)."""
+        parsed = col
+        if self.layout.decimal == ",":
+            comma, dot = (b",", b".") if col.dtype.kind == "S" else (",", ".")
+            parsed = np.strings.replace(col, comma, dot)
+        try:
+            return parsed.astype(np.float64)
+        except (ValueError, OverflowError):
+            pass
+        values = np.empty(len(col))
+        for i, text in enumerate(parsed.tolist()):
+            try:
+                values[i] = float(text)
+            except ValueError:
+                values[i] = np.nan
+                flag(i, field, _as_text(col[i], self.layout.encoding), "is not a number", NUMBER)
         return values
 
     def _error(self, path, raw, rows, i, issue) -> CsvFormatError:

@@ -1,13 +1,19 @@
 """Split lines of a CSV file into fields: one batch of rows at a time.
 
-Two ways, same result (:class:`Raw`): :func:`split_block` splits a block of
-bytes without quotes with numpy (the fast path); :func:`split_text` splits
-decoded lines with the :mod:`csv` module. Either way one physical line is one
-row: a quoted field cannot span lines, so a quote left open breaks only its own
-line. Lines that cannot be read as text (bytes that are not valid in the
-file's encoding, NUL bytes) or whose quoting the csv module refuses are
-returned in ``Raw.broken`` with the 0-based field and the problem; the reader
-makes them bad rows.
+Two ways, same result (:class:`Raw`): :func:`split_block` hands a block of
+bytes to Arrow's CSV parser when Arrow reads it exactly as the rules below say
+(no quotes, every line text, each row as many fields as the block's first,
+no lone carriage return, no mapped field over ``MAX_FIELD``), and otherwise to
+:func:`split_text`, which splits decoded lines with the :mod:`csv` module and
+says what is wrong with each line. Either way one physical line is one row: a
+quoted field cannot span lines, so a quote left open breaks only its own line.
+Lines that cannot be read as text (bytes that are not valid in the file's
+encoding, NUL bytes) or whose quoting the csv module refuses are returned in
+``Raw.broken`` with the 0-based field and the problem; the reader makes them
+bad rows.
+
+Arrow returns the number columns as :class:`Texts` (Arrow parses them; a
+field's text is looked up only for a message), the others as numpy bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ import re
 
 import attrs
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 MAX_FIELD = 256  # a mapped field longer than this is a bad row (keeps batches small)
 
@@ -28,7 +37,7 @@ _NOT_TEXT = re.compile("[\x00\udc80-\udcff]")
 class Raw:
     """One batch of non-blank rows, split into the needed columns (string arrays)."""
 
-    cols: dict  # file column index -> np.ndarray of S or U
+    cols: dict  # file column index -> np.ndarray of S or U, or Texts
     nfields: np.ndarray
     lines: np.ndarray  # the line number of each row
     texts: object  # sequence: the row as written (for messages)
@@ -37,14 +46,37 @@ class Raw:
     broken: dict = attrs.Factory(dict)  # row -> (field index, its text, problem, kind)
 
 
-class Lines:
-    """The rows of a block of bytes, by index, as written."""
+class Texts:
+    """A column of fields as Arrow binary: Arrow parses them to numbers; one
+    field's text (bytes) is looked up only for a message."""
 
-    def __init__(self, block, starts, ends):
-        self.block, self.starts, self.ends = block, starts, ends
+    def __init__(self, array: pa.Array):
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
 
     def __getitem__(self, i):
-        return self.block[int(self.starts[i]) : int(self.ends[i])]
+        if isinstance(i, np.ndarray):
+            return Texts(self.array.take(i))
+        return self.array[int(i)].as_py()
+
+    def floats(self, decimal: str) -> np.ndarray | None:
+        """The fields as float64, or None when one of them is not a number as Arrow
+        reads it (Arrow takes a subset of what ``float()`` takes, to the same value)."""
+        array = self.array if decimal == "." else pc.replace_substring(self.array, ",", ".")
+        try:
+            return pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False, writable=True)
+        except pa.ArrowInvalid:
+            return None
+
+    def strings(self) -> np.ndarray:
+        return fixed_width(self.array)
+
+
+def strings(col) -> np.ndarray:
+    """A column as a numpy string array."""
+    return col.strings() if isinstance(col, Texts) else col
 
 
 def not_text_problem(byte: int, encoding: str) -> str:
@@ -77,90 +109,85 @@ def shown(text: str) -> str:
     return _NOT_TEXT.sub("\ufffd", text)
 
 
-def _not_text(j: int, field: str, char: str, encoding: str) -> tuple:
-    """A ``Raw.broken`` entry: field ``j`` holds ``char``, which was not text."""
-    return j, field, not_text_problem(byte_of(char), encoding), "encoding"
-
-
-def gather(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """``buf[starts[i]:ends[i]]`` for every i, as one fixed-width bytes array."""
-    width = max(int((ends - starts).max(initial=0)), 1)
-    pos = starts[:, None] + np.arange(width)
-    inside = pos < ends[:, None]
-    mat = np.where(inside, buf[np.minimum(pos, len(buf) - 1)], 0).astype(np.uint8)
-    return mat.view(f"S{width}").ravel()
-
-
 # ----------------------------------------------------------------------------------------------
-# bytes without quotes
+# blocks Arrow can read
 # ----------------------------------------------------------------------------------------------
 
 
-def split_block(block: bytes, line_no: int, needed, delimiter: str, encoding: str) -> Raw:
-    """Split a block of whole lines (each ending in \\n) without a Python loop.
-
-    ``line_no`` is the number of the line before the block; ``needed`` the
-    0-based columns to keep.
-    """
-    buf = np.frombuffer(block, np.uint8)
-    ends = np.flatnonzero(buf == 10)
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    cr = ends > starts
-    cr[cr] = buf[ends[cr] - 1] == 13
-    ends = ends - cr
-    numbers = line_no + 1 + np.arange(len(ends), dtype=np.int64)
-    blank = ends == starts
-    n_blank = int(blank.sum())
-    if n_blank:
-        keep = ~blank
-        starts, ends, numbers = starts[keep], ends[keep], numbers[keep]
-    delims = np.flatnonzero(buf == ord(delimiter))
-    first = np.searchsorted(delims, starts)
-    nfields = np.searchsorted(delims, ends) - first + 1
-    cols, overlong = {}, {}
-    last = len(delims)
-    bounds = np.append(delims, len(buf))  # bounds[last] keeps clipped indices valid
-    for j in needed:
-        has = nfields > j
-        a = starts if j == 0 else bounds[np.minimum(first + j - 1, last)] + 1
-        b = np.where(nfields - 1 > j, bounds[np.minimum(first + j, last)], ends)
-        a = np.where(has, a, ends)
-        b = np.where(has, b, ends)
-        long = np.flatnonzero(b - a > MAX_FIELD)
-        for i in long.tolist():
-            overlong.setdefault(i, j)
-        if len(long):
-            b = np.minimum(b, a + MAX_FIELD)
-        cols[j] = gather(buf, a, b)
-    lines = Lines(block, starts, ends)
-    broken = _not_text_rows(block, buf, lines, delimiter, encoding)
-    return Raw(cols, nfields, numbers, lines, n_blank, overlong, broken)
+def fixed_width(array: pa.Array) -> np.ndarray:
+    """An Arrow binary array as a numpy bytes array (a view of its data when
+    every field has the same length)."""
+    _, offsets, data = array.buffers()
+    offsets = np.frombuffer(offsets, np.int32, len(array) + 1, array.offset * 4)
+    width = offsets[1] - offsets[0] if len(array) else 0
+    if width and offsets[-1] - offsets[0] == width * len(array):
+        if (np.diff(offsets) == width).all():
+            return np.frombuffer(data, f"S{width}", len(array), offsets[0])
+    return array.to_numpy(zero_copy_only=False).astype("S")
 
 
-def _not_text_rows(block: bytes, buf, lines: Lines, delimiter: str, encoding: str) -> dict:
-    """row -> (field, text, problem, kind) for the rows holding bytes that are not text."""
-    if block.isascii() and b"\0" not in block:
-        return {}
+def split_block(block: bytes, line_no: int, needed, numeric, delimiter: str, encoding: str) -> Raw:
+    """Split a block of whole lines (each ending in \\n); ``line_no`` is the
+    number of the line before the block, ``needed`` the 0-based columns to keep
+    and ``numeric`` those of them to return as :class:`Texts`."""
+    raw = _by_arrow(block, line_no, needed, numeric, delimiter, encoding)
+    if raw is None:
+        lines = block.decode(encoding, "surrogateescape").split("\n")[:-1]
+        raw = split_text(lines, line_no, needed, delimiter, encoding)
+    return raw
+
+
+def _by_arrow(block: bytes, line_no, needed, numeric, delimiter, encoding) -> Raw | None:
+    """The block split by Arrow, or None when Arrow would not read it as the
+    rules say (then the csv module tells what is wrong, line by line)."""
+    if not delimiter.isascii() or b'"' in block or b"\0" in block:
+        return None
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+        return None  # Arrow would end a line at a lone \r
+    if not block.isascii():
+        try:
+            block.decode(encoding)
+        except UnicodeDecodeError:
+            return None
+    body = block.lstrip(b"\r\n")
+    ncols = body[: body.find(b"\n")].count(delimiter.encode()) + 1
+    if ncols <= max(needed):
+        return None
     try:
-        block.decode(encoding)
-        suspects = np.flatnonzero(buf == 0)
-    except UnicodeDecodeError:
-        suspects = np.flatnonzero((buf >= 0x80) | (buf == 0))
-    broken = {}
-    delim = delimiter.encode()
-    for i in np.unique(np.searchsorted(lines.ends, suspects, side="right")).tolist():
-        line = lines[i]
-        text = line.decode(encoding, "surrogateescape")
-        at = first_not_text(text)
-        if at is None:
-            continue
-        prefix = text[:at]
-        j = prefix.count(delimiter)
-        field = line.split(delim)[j].decode(encoding, "replace")
-        broken[i] = _not_text(j, field, text[at], encoding)
-    return broken
+        table = pa_csv.read_csv(
+            pa.BufferReader(block),
+            read_options=pa_csv.ReadOptions(
+                use_threads=False,
+                column_names=[str(j) for j in range(ncols)],
+                block_size=len(block) + 1,
+            ),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={str(j): pa.binary() for j in needed},
+                include_columns=[str(j) for j in needed],
+                null_values=[],
+                strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:  # a row with another number of fields
+        return None
+    n = table.num_rows
+    blank = block.count(b"\n") - n  # Arrow leaves out blank lines
+    rows = np.arange(n)
+    if blank:
+        buf = np.frombuffer(block, np.uint8)
+        ends = np.flatnonzero(buf == 10)
+        starts = np.concatenate([[0], ends[:-1] + 1])
+        rows = np.flatnonzero((ends > starts) & ((ends > starts + 1) | (buf[starts] != 13)))
+        if len(rows) != n:  # Arrow took other lines for blank than the rules do
+            return None
+    cols = {}
+    for j in needed:
+        array = table.column(str(j)).combine_chunks()
+        if n and pc.max(pc.binary_length(array)).as_py() > MAX_FIELD:
+            return None
+        cols[j] = Texts(array) if j in numeric else fixed_width(array)
+    return Raw(cols, np.full(n, ncols), line_no + 1 + rows, (), blank, {})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -195,20 +222,18 @@ def _quote_problem(exc: csv.Error) -> str:
 def split_text(lines: list[str], line_no: int, needed, delimiter: str, encoding: str) -> Raw:
     """Split decoded lines (``line_no`` is the number of the line before them)."""
     broken = {}
-    try:
-        rows = list(csv.reader(lines, delimiter=delimiter, strict=True))
-    except csv.Error:
-        rows = None
-    if rows is None or len(rows) != len(lines):  # a quote left open: line by line
-        rows = []
-        for i, line in enumerate(lines):
-            try:
-                rows.append(split_line(line, delimiter))
-            except csv.Error as exc:
-                text = line.rstrip("\r\n")
-                rows.append(text.split(delimiter))
-                j, start = _field_at(text, text.rfind('"'), delimiter)
-                broken[i] = (j, shown(text[start:]), _quote_problem(exc), "quote")
+    rows = []
+    for i, line in enumerate(lines):
+        text = line.removesuffix("\n").removesuffix("\r")
+        if '"' not in text:  # as written: a \r inside the line stays in its field
+            rows.append(text.split(delimiter) if text else [])
+            continue
+        try:
+            rows.append(split_line(text, delimiter))
+        except csv.Error as exc:
+            rows.append(text.split(delimiter))
+            j, start = _field_at(text, text.rfind('"'), delimiter)
+            broken[i] = (j, shown(text[start:]), _quote_problem(exc), "quote")
     starts = line_no + 1 + np.arange(len(rows), dtype=np.int64)
     joined = "".join(lines)
     if (not joined.isascii() or "\x00" in joined) and first_not_text(joined) is not None:
@@ -217,7 +242,9 @@ def split_text(lines: list[str], line_no: int, needed, delimiter: str, encoding:
             if at is not None and i not in broken:
                 j = _field_at(line, at, delimiter)[0]
                 field = rows[i][j] if j < len(rows[i]) else ""
-                broken[i] = _not_text(j, shown(field), line[at], encoding)
+                field = field.encode(encoding, "surrogateescape").decode(encoding, "replace")
+                problem = not_text_problem(byte_of(line[at]), encoding)
+                broken[i] = (j, field, problem, "encoding")
     keep = [i for i, r in enumerate(rows) if r]
     n_blank = len(rows) - len(keep)
     if n_blank:
