@@ -76,3 +76,68 @@ def lead_streaks(stamps, closes, prior, double band, carry, ts):
                 out[i, j] = streak[j]
             i += 1
     return out_arr, carry_arr
+
+
+def group_leads(x_in):
+    """``(n, m)`` leads of ``x`` (see the pure twin)."""
+    cdef const double[:, ::1] x = np.ascontiguousarray(x_in, dtype=np.float64)
+    cdef Py_ssize_t n = x.shape[0], m = x.shape[1], i, j, valid
+    out_arr = np.empty((n, m))
+    cdef double[:, ::1] out = out_arr
+    cdef double total, v
+    with nogil:
+        for i in range(n):
+            total = 0.0
+            valid = 0
+            for j in range(m):
+                v = x[i, j]
+                if isnan(v):
+                    total = total + 0.0
+                else:
+                    total = total + v
+                    valid += 1
+            for j in range(m):
+                v = x[i, j]
+                if valid >= 2 and not isnan(v):
+                    out[i, j] = v - (total - v) / <double>(valid - 1)
+                else:
+                    out[i, j] = NAN
+    return out_arr
+
+
+def lead_ranks(lead_in):
+    """``(rank, leader, laggard)`` of ``(n, m)`` leads (see the pure twin)."""
+    cdef const double[:, ::1] x = np.ascontiguousarray(lead_in, dtype=np.float64)
+    cdef Py_ssize_t n = x.shape[0], m = x.shape[1], i, j, t
+    rank_arr = np.empty((n, m), np.int64)
+    leader_arr = np.empty(n, np.int64)
+    laggard_arr = np.empty(n, np.int64)
+    cdef int64_t[:, ::1] rank = rank_arr
+    cdef int64_t[::1] leader = leader_arr
+    cdef int64_t[::1] laggard = laggard_arr
+    cdef int64_t r, hi, lo
+    cdef double v
+    with nogil:
+        for i in range(n):
+            hi = -1
+            lo = -1
+            for j in range(m):
+                v = x[i, j]
+                if isnan(v):
+                    rank[i, j] = 0
+                    continue
+                r = 1
+                for t in range(j):
+                    if x[i, t] >= v:
+                        r += 1
+                for t in range(j + 1, m):
+                    if x[i, t] > v:
+                        r += 1
+                rank[i, j] = r
+                if hi < 0 or v > x[i, hi]:
+                    hi = j
+                if lo < 0 or v < x[i, lo]:
+                    lo = j
+            leader[i] = hi
+            laggard[i] = lo
+    return rank_arr, leader_arr, laggard_arr

@@ -27,7 +27,7 @@ from collections import deque
 
 import numpy as np
 
-from rsengine.core import RollingCorr, RollingStats
+from rsengine.core import RollingCorr, RollingStats, group_leads, lead_ranks
 
 NAN = math.nan
 
@@ -45,21 +45,7 @@ def lead_rows(rs) -> np.ndarray:
     rs = np.asarray(rs, dtype=float)
     if rs.ndim != 2:
         raise ValueError(f"expected an (n, k) array, got shape {rs.shape}")
-    k = rs.shape[1]
-    if k >= 2 and not np.isnan(rs).any():  # every value there: no masks needed
-        total = 0.0 + rs[:, 0]
-        for j in range(1, k):  # column by column: the same sum whatever the layout
-            total = total + rs[:, j]
-        return rs - (total[:, None] - rs) / (k - 1)
-    valid = ~np.isnan(rs)
-    clean = np.where(valid, rs, 0.0)
-    total = np.zeros(rs.shape[0])
-    for j in range(k):
-        total = total + clean[:, j]
-    n_valid = valid.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        others = (total[:, None] - rs) / (n_valid - 1)[:, None]
-    return np.where(valid & (n_valid >= 2)[:, None], rs - others, NAN)
+    return group_leads(rs)
 
 
 def lead(rs) -> np.ndarray:
@@ -71,20 +57,11 @@ def lead(rs) -> np.ndarray:
     return lead_rows(np.asarray(rs, dtype=float)[None, :])[0]
 
 
-def leader_laggard_rows(lead_values, full: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+def leader_laggard_rows(lead_values) -> tuple[np.ndarray, np.ndarray]:
     """:func:`leader_laggard` of every row of an ``(n, k)`` array: two int64
-    ``(n,)`` arrays of column indices, -1 in rows where every lead is NaN.
-    ``full``: whether no lead is NaN, if the caller knows."""
-    x = np.asarray(lead_values, dtype=float)
-    if full is None:
-        full = not np.isnan(x).any()
-    if full:
-        return x.argmax(axis=1), x.argmin(axis=1)  # first of equals
-    valid = ~np.isnan(x)
-    none = ~valid.any(axis=1)
-    leader = np.argmax(np.where(valid, x, -np.inf), axis=1)
-    laggard = np.argmin(np.where(valid, x, np.inf), axis=1)
-    return np.where(none, -1, leader), np.where(none, -1, laggard)
+    ``(n,)`` arrays of column indices, -1 in rows where every lead is NaN."""
+    _, leader, laggard = lead_ranks(lead_values)
+    return leader, laggard
 
 
 def leader_laggard(lead_values) -> tuple[int, int]:
@@ -97,33 +74,9 @@ def leader_laggard(lead_values) -> tuple[int, int]:
     return int(leader[0]), int(laggard[0])
 
 
-def rank_rows(lead_values, full: bool | None = None) -> np.ndarray:
-    """:func:`rank` of every row of an ``(n, k)`` array (int64). ``full``:
-    whether no lead is NaN, if the caller knows."""
-    x = np.asarray(lead_values, dtype=float)
-    n, k = x.shape
-    cols = [x[:, i] for i in range(k)]
-    if full is None:
-        full = not np.isnan(x).any()
-    # rank = 1 + the members ahead: an earlier one with a lead as high, a later
-    # one with a higher lead (NaN compares False: never ahead)
-    ahead = {(a, b): cols[a] >= cols[b] for a, b in pairs(k)}  # earlier a ahead of b
-    out = np.empty((n, k), np.int64)
-    for i in range(k):
-        if full:  # a later j is ahead of i exactly when i is not ahead of it
-            r = k - i
-            for j in range(i):
-                r = r + ahead[j, i]
-            for j in range(i + 1, k):
-                r = r - ahead[i, j]
-        else:
-            r = 1
-            for j in range(i):
-                r = r + ahead[j, i]
-            for j in range(i + 1, k):
-                r = r + (cols[j] > cols[i])
-        out[:, i] = r
-    return out if full else np.where(np.isnan(x), 0, out)
+def rank_rows(lead_values) -> np.ndarray:
+    """:func:`rank` of every row of an ``(n, k)`` array (int64)."""
+    return lead_ranks(lead_values)[0]
 
 
 def rank(lead_values) -> np.ndarray:

@@ -47,9 +47,9 @@ import math
 
 import numpy as np
 
-from rsengine.core import RollingCorr, RollingStats
+from rsengine.core import RollingCorr, RollingStats, group_leads, lead_ranks
 
-from .group import MoveRatio, lead_rows, leader_laggard_rows, pairs, rank_rows
+from .group import MoveRatio, pairs
 from .internals import INTERNAL_ROOTS, root_of
 from .settings import check_settings, choice_setting, count_setting, number_setting
 
@@ -210,11 +210,10 @@ class GroupMeasures:
         if not self._whole:
             x, present, close = x[:, g], present[:, g], close[:, g]
         out = {}
-        lead = lead_rows(x)
-        full = not np.isnan(lead).any()
+        lead = group_leads(x)
+        rank, leader, laggard = lead_ranks(lead)
         out["lead"] = self._members(lead, NAN)
-        out["rank"] = self._members(rank_rows(lead, full), 0)
-        leader, laggard = leader_laggard_rows(lead, full)
+        out["rank"] = self._members(rank, 0)
         out["leader"] = self._rows(self._text[leader], "")
         out["laggard"] = self._rows(self._text[laggard], "")
         # the row-wide numbers, one row each: spreads, correlations, ratio
@@ -267,7 +266,7 @@ class GroupMeasures:
         if not everywhere:
             ret = np.where(present, ret, NAN)
             logret = np.where(present, logret, NAN)
-        div = lead_rows(ret)
+        div = group_leads(ret)
         missing = np.isnan(div)
         if not missing.any():
             std = np.empty((m, n))

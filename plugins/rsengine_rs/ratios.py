@@ -51,32 +51,33 @@ class SessionRatios:
         self._fed = None  # the last completed session fed to the streaks
         self._ratio = np.full(len(self.pairs), np.nan)
         self._lead = [""] * len(self.pairs)
+        self._rows = None  # each column's row, repeated down every batch
 
     def update_batch(self, batch, state) -> dict:
-        self._catch_up(state)
+        if self._catch_up(state) or self._rows is None:
+            self._rows = {}
+            for p, (ratio_name, lead_name) in enumerate(
+                zip(self.ratio_names, self.lead_names, strict=True)
+            ):
+                ratio = np.full((1, self.k), np.nan)
+                ratio[0, self.group] = self._ratio[p]
+                lead = np.full((1, self.k), "", dtype=object)
+                lead[0, self.group] = self._lead[p]
+                self._rows[ratio_name], self._rows[lead_name] = ratio, lead
         n = len(batch)
-        members = list(self.group)
-        out = {}
-        for p, (ratio_name, lead_name) in enumerate(
-            zip(self.ratio_names, self.lead_names, strict=True)
-        ):
-            ratio = np.full((n, self.k), np.nan)
-            ratio[:, members] = self._ratio[p]
-            lead = np.full((n, self.k), "", dtype=object)
-            lead[:, members] = self._lead[p]
-            out[ratio_name], out[lead_name] = ratio, lead
-        return out
+        return {name: row.repeat(n, axis=0) for name, row in self._rows.items()}
 
-    def _catch_up(self, state) -> None:
+    def _catch_up(self, state) -> bool:
         """At a new session, feed the session just completed, if every group
-        member settled it (a session one member lacks is passed over)."""
+        member settled it (a session one member lacks is passed over); whether
+        the values changed."""
         if state.session.date == self._session:
-            return
+            return False
         self._session = state.session.date
         daily = [state.daily[self.symbols[c]] for c in self.group]
         last = {d.dates[-1] if len(d) else None for d in daily}
         if len(last) != 1 or None in last or last == {self._fed}:
-            return
+            return False
         self._fed = last.pop()
         settles = [d.settle[-1] for d in daily]
         for p, (a, b) in enumerate(self.pairs):
@@ -84,3 +85,4 @@ class SessionRatios:
             self._ratio[p] = result["ratio"]
             side = result["regime"]
             self._lead[p] = "" if side is None else self.names[a if side == "a" else b]
+        return True

@@ -41,7 +41,7 @@ else:
 
 if _compiled is not None:
     from ._aggregate import BarAggregator
-    from ._group import lead_streaks
+    from ._group import group_leads, lead_ranks, lead_streaks
     from ._ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from ._slices import SliceAssembler
     from ._true_range import true_range_means
@@ -50,7 +50,7 @@ if _compiled is not None:
     USING_EXTENSION = True
 else:
     from .pure.aggregate import BarAggregator
-    from .pure.group import lead_streaks
+    from .pure.group import group_leads, lead_ranks, lead_streaks
     from .pure.ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from .pure.slices import SliceAssembler
     from .pure.true_range import true_range_means
@@ -78,7 +78,9 @@ __all__ = [
     "empty_floor_carry",
     "empty_sum_carry",
     "floor_holds",
+    "group_leads",
     "lagged_changes",
+    "lead_ranks",
     "lead_streaks",
     "others_mean",
     "true_range_means",

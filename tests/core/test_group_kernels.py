@@ -1,4 +1,5 @@
-"""The group measures' batch kernels (rsengine.core lead_streaks): against
+"""The group measures' batch kernels (rsengine.core group_leads, lead_ranks,
+lead_streaks): against
 pandas over the whole series, whatever the batch cuts, and the compiled twin
 equal to the pure one bit for bit."""
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rsengine.core import USING_EXTENSION, lead_streaks
+from rsengine.core import USING_EXTENSION, group_leads, lead_ranks, lead_streaks
 from rsengine.core.pure import group as pure
 
 CUTS = [(), (1,), (2, 3, 4), (7,), (1, 2, 50, 51), tuple(range(5, 150, 11))]
@@ -100,3 +101,48 @@ def test_compiled_equals_pure_bit_for_bit(seed):
         got = run(lead_streaks, members, prior, 0.1, rows, cuts)
         want = run(pure.lead_streaks, members, prior, 0.1, rows, cuts)
         np.testing.assert_array_equal(got, want)
+
+
+def values(seed: int, m: int, n: int = 400):
+    """Leads or RS% with ties, signed zeros and NaN members."""
+    rng = np.random.default_rng(seed)
+    return rng.choice([-1.5, -1.0, -0.0, 0.0, 0.25, 0.5, 0.5, 2.0, math.nan], size=(n, m))
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 5])
+def test_group_leads_equal_pandas_leaving_nan_members_out(m):
+    x = values(m, m)
+    frame = pd.DataFrame(x)
+    others = [frame.drop(columns=j).mean(axis=1) for j in range(m)]
+    want = np.column_stack([frame[j] - others[j] for j in range(m)])
+    want[(frame.count(axis=1) < 2).to_numpy()] = math.nan
+    got = group_leads(x)
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-15)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 5])
+def test_lead_ranks_order_by_lead_with_ties_to_the_earlier_member(m):
+    x = values(10 + m, m)
+    rank, leader, laggard = lead_ranks(x)
+    frame = pd.DataFrame(x)
+    # pandas: "first" ranks ties in column order; NaN -> 0
+    want = frame.rank(axis=1, ascending=False, method="first").fillna(0).astype(np.int64)
+    np.testing.assert_array_equal(rank, want.to_numpy())
+    none = frame.isna().all(axis=1).to_numpy()
+    np.testing.assert_array_equal(leader, np.where(none, -1, frame.fillna(-np.inf).idxmax(axis=1)))
+    np.testing.assert_array_equal(laggard, np.where(none, -1, frame.fillna(np.inf).idxmin(axis=1)))
+    assert rank.dtype == leader.dtype == laggard.dtype == np.int64
+    assert none.any() or m > 2
+
+
+@pytest.mark.skipif(not USING_EXTENSION, reason="compiled core not built")
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 6])
+def test_compiled_leads_and_ranks_equal_pure_bit_for_bit(m):
+    x = values(20 + m, m)
+    got, want = group_leads(x), pure.group_leads(x)
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(want))  # -0.0 stays -0.0
+    for a, b in zip(lead_ranks(got), pure.lead_ranks(want), strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
