@@ -28,16 +28,16 @@ from pathlib import Path
 import attrs
 import yaml
 
-# _parse_yaml: the config reader's YAML, which refuses duplicate keys and keeps every
-# key's position (in _SourceMap), so the grid's errors read like the config's
+# read_yaml: the config reader's YAML, which refuses duplicate keys and keeps every
+# key's position, so the grid's errors read like the config's
 from rsengine.config import (
     HIDDEN,
     ConfigError,
     Location,
-    _parse_yaml,
-    _SourceMap,
+    SourceMap,
     format_path,
     load_config,
+    read_yaml,
     suggestion,
 )
 
@@ -111,9 +111,7 @@ def read_grid(path: str | Path) -> Grid:
         raise ConfigError("grid file not found", file=file) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the grid file: {exc}", file=file) from None
-    smap = _SourceMap(file)
-    errors: list[ConfigError] = []
-    tree = _parse_yaml(text, file, smap, None, errors)
+    tree, smap, errors = read_yaml(text, file)
     reader = _Reader(smap, errors)
     grid = reader.grid(tree)
     if errors:
@@ -122,7 +120,7 @@ def read_grid(path: str | Path) -> Grid:
 
 
 class _Reader:
-    def __init__(self, smap: _SourceMap, errors: list):
+    def __init__(self, smap: SourceMap, errors: list):
         self.smap, self.errors = smap, errors
 
     def fail(self, path: tuple, message: str, key: bool = False) -> None:
