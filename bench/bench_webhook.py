@@ -107,7 +107,7 @@ def _output(url: str, folder: str, drain: float = 60.0):
     from rsengine_webhook import WebhookOutput
 
     from rsengine.config import Config
-    from rsengine.host.engine import ComponentContext
+    from rsengine.state import ComponentContext
 
     os.environ["RSENGINE_BENCH_SECRET"] = SECRET
     config = Config.from_dict({})
@@ -138,7 +138,7 @@ def signal_to_received(n: int) -> dict:
     import httpx
     from rsengine_webhook import webhook_id
 
-    from rsengine.host.engine import RunSummary
+    from rsengine.state import RunSummary
 
     server = _Server()
     signals = _signals(n)
@@ -175,7 +175,7 @@ def burst(n: int) -> dict:
     """Messages/s when ``n`` signals are emitted at once, and of bare posts."""
     import httpx
 
-    from rsengine.host.engine import RunSummary
+    from rsengine.state import RunSummary
 
     server = _Server()
     signals = _signals(n)

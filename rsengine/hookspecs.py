@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 
     from rsengine.config import Config
     from rsengine.core import Slice
-    from rsengine.host.engine import Engine, RunSummary, SessionInfo
+    from rsengine.host.engine import Engine
     from rsengine.host.registry import Registry
     from rsengine.model import Signal
+    from rsengine.state import RunSummary, SessionInfo
 
 hookspec = pluggy.HookspecMarker("rsengine")
 hookimpl = pluggy.HookimplMarker("rsengine")

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rsengine.core import Slice, SliceBatch
-    from rsengine.host.engine import ComponentContext, MarketState, RunSummary
     from rsengine.model import BarChunk, Signal, TradeChunk
+    from rsengine.state import ComponentContext, MarketState, RunSummary
 
     Values = Mapping[str, np.ndarray]  # column -> (rows, symbols) or (symbols,) array
 

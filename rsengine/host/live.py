@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
+from functools import partial
 from pathlib import Path
 
 import structlog
 
-from rsengine.exchange.sessions import session_date_of
+from rsengine.exchange.sessions import load_schedule, session_date_of
 from rsengine.feeds import FeedNotice
 from rsengine.model import Signal
 
@@ -190,3 +193,104 @@ class LiveWatch:
             self._late_seen.update(counts)
             self._late_said = now_ns
         return new
+
+
+def run_live(engine) -> None:
+    """Live: live sources put ``(symbol, chunk)``, ``(symbol, FeedNotice)``
+    and finally ``None`` on a queue from their own threads
+    (``start_live(queue, stop_event)``, rsengine/feeds.py); bars close by
+    the clock plus the grace. Ends when every source has put ``None`` or
+    a stop is requested."""
+    chunks: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    started = engine.clock()
+    grace = engine.config.run.grace_ns
+    ledger = Path(engine.config.base_dir, engine.config.run.ledger)
+    engine.gate = DeliveryGate(Ledger(ledger), started, grace)
+    watch = LiveWatch(
+        engine.feeds, engine.config.run.stale_after_ns, started, partial(rth_at, engine)
+    )
+    # sources catching up: no bar or slice closes by the clock meanwhile
+    catching_up = {
+        getattr(s, "name", n) for n, _, s in engine.sources if getattr(s, "backfills", False)
+    }
+    for name, plugin, source in engine.sources:
+        engine.call(plugin, f"source {name}.start_live", source.start_live, chunks, stop)
+    running = len(engine.sources)
+    try:
+        while running and not engine.stop_requested.is_set():
+            # take everything that has arrived before looking at the clock,
+            # so a bar is not closed as missing while its data wait in the queue
+            try:
+                item = chunks.get(timeout=_until_next_close(engine, grace))
+                while True:
+                    if item is None:
+                        running -= 1
+                    elif isinstance(item[1], FeedNotice):
+                        _follow_catching_up(catching_up, item[1])
+                        feed_notice(engine, item[1])
+                    else:
+                        symbol, chunk = item
+                        back = watch.data(symbol, engine.clock())
+                        if back is not None:
+                            feed_notice(engine, back)
+                        engine.push_bars(symbol, engine.feeds[symbol].ingest(chunk))
+                    item = chunks.get_nowait()
+            except queue.Empty:
+                pass
+            now = engine.clock()
+            if catching_up and running:  # closed by the data alone meanwhile
+                engine.process_ready()
+            else:
+                for symbol, feed in engine.feeds.items():
+                    engine.push_bars(symbol, feed.bars.flush(now - grace))
+                engine.process_ready(now)
+            for notice in watch.check(now):
+                feed_notice(engine, notice)
+            late = watch.late({s: f.bars.late_count for s, f in engine.feeds.items()}, now)
+            if late:
+                log.warning("late trades (counted, not merged)", per_instrument=late)
+    finally:
+        stop.set()
+    for symbol, feed in engine.feeds.items():
+        engine.push_bars(symbol, feed.bars.finish())
+    engine.process_ready(final=True)
+
+
+def _until_next_close(engine, grace: int) -> float:
+    """Wall seconds to wait for data before looking at the clock again: until
+    the next bar's end plus the grace, a quarter second at most, so a bar
+    closes on time when no trade comes."""
+    now, bar = engine.clock(), engine.config.bars.primary_ns
+    due = (now - grace) // bar * bar + bar + grace
+    return min(0.25, max(0.0002, (due - now) / 1e9 / engine.clock_speed))
+
+
+def feed_notice(engine, notice: FeedNotice) -> None:
+    """A feed's notice: logged, and a ``feed`` record for the journal."""
+    quiet = notice.kind in ("connected", "backfilled", "live", "fresh")
+    (log.info if quiet else log.warning)(
+        "feed", kind=notice.kind, source=notice.source, instrument=notice.instrument,
+        message=notice.message,
+    )  # fmt: skip
+    session = engine.state.session.date if engine.state.session is not None else None
+    engine.emit(notice_signal(notice, engine.clock(), session))
+
+
+def rth_at(engine, ts_ns: int) -> tuple[int, int]:
+    """The regular session (open, close) of the trade date of ``ts_ns``;
+    (0, 0) on a day the exchange calendar has no session (a weekend)."""
+    day = session_date_of(ts_ns, engine.state.tz)
+    if not len(load_schedule(day, day, engine.config.session.calendar)):
+        return 0, 0
+    _, _, rth_open, rth_close = engine.bounds(day)
+    return rth_open, rth_close
+
+
+def _follow_catching_up(catching_up: set, notice: FeedNotice) -> None:
+    """A source catches up after connecting and after each drop; ``live`` says
+    it has, ``ended`` or ``error`` that it will not."""
+    if notice.kind in ("live", "ended", "error"):
+        catching_up.discard(notice.source)
+    elif notice.kind == "disconnected":
+        catching_up.add(notice.source)

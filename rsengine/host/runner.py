@@ -15,10 +15,11 @@ from rsengine.config import (
 )
 from rsengine.exchange.settlement import SettlementTracker
 from rsengine.host.bars import TimeBars
-from rsengine.host.engine import ComponentContext, Engine, InstrumentFeed, PluginFailure
+from rsengine.host.engine import Engine, InstrumentFeed, PluginFailure
 from rsengine.host.ordering import OrderError, check_reads, order_indicators, providers
 from rsengine.host.plugins import call_each, collect_registries, make_plugin_manager
 from rsengine.protocols import missing_methods
+from rsengine.state import ComponentContext
 
 log = structlog.get_logger("rsengine.runner")
 

@@ -15,8 +15,8 @@ from rsengine import hookimpl
 from rsengine.app.summary import ReplayProgress, read_fraction
 from rsengine.config import Config
 from rsengine.core import PARTIAL
-from rsengine.host.engine import ComponentContext
 from rsengine.host.runner import build_engine
+from rsengine.state import ComponentContext
 
 ET = ZoneInfo("America/New_York")
 

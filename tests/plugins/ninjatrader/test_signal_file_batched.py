@@ -15,9 +15,9 @@ from rsengine_ninjatrader.signal_file import SignalFile
 from rsengine import hookimpl
 from rsengine.config import Config, load_config
 from rsengine.core.types import SliceBatch
-from rsengine.host.engine import RunSummary
 from rsengine.host.runner import build_engine
 from rsengine.model import Signal
+from rsengine.state import RunSummary
 
 NY = "America/New_York"
 

@@ -14,8 +14,8 @@ from rithmic_stub import NS, RithmicStub
 
 from rsengine.config import Config
 from rsengine.feeds import FeedNotice
-from rsengine.host.engine import ComponentContext
 from rsengine.model import TradeChunk
+from rsengine.state import ComponentContext
 
 PASSWORD_VAR = "RSENGINE_TEST_RITHMIC_PASSWORD"
 # 2025-03-04 14:30 UTC, a Tuesday in the ESH5 / NQH5 months

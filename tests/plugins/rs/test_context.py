@@ -20,8 +20,8 @@ from rsengine_rs.context import ContextSignals, _Live
 import rsengine
 from rsengine.config import Config
 from rsengine.core import SliceBatch
-from rsengine.host.engine import SessionInfo
 from rsengine.model import iso_utc
+from rsengine.state import SessionInfo
 
 SYMBOLS = ("ES", "NQ", "RTY", "YM", "ZN")
 COL = {s: i for i, s in enumerate(SYMBOLS)}
@@ -107,7 +107,7 @@ class Day:
 
 
 class State:
-    """What the setup reads of rsengine.host.engine.MarketState."""
+    """What the setup reads of rsengine.state.MarketState."""
 
     def __init__(self, symbols=SYMBOLS, group=GROUP):
         self.symbols = symbols

@@ -17,7 +17,7 @@ from rsengine_rs.desk import Candidate, Desk
 from rsengine_rs.sizing import Check, stack
 
 from rsengine.config import Config
-from rsengine.host.engine import SessionInfo
+from rsengine.state import SessionInfo
 
 DATE = "2025-03-06"
 FULL = stack(*(Check(n, True, "") for n in ("rs", "tick", "add", "volume")))

@@ -34,9 +34,9 @@ from test_rs_replay import CONFIG, data_dir, need_data
 
 import rsengine
 from rsengine.config import Config, load_config
-from rsengine.host.engine import SessionInfo
 from rsengine.host.runner import build_engine
 from rsengine.model import CONFIRMATIONS
+from rsengine.state import SessionInfo
 
 DATE = "2025-03-06"
 PRIOR = 2000.0  # RTY's prior close

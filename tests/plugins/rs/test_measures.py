@@ -24,8 +24,8 @@ from test_leadership import session_batches as leadership_batches
 
 from rsengine.config import load_config
 from rsengine.core import SliceBatch
-from rsengine.host.engine import SessionInfo
 from rsengine.host.runner import build_engine
+from rsengine.state import SessionInfo
 
 ET = "America/New_York"
 CONFIG = Path(__file__).resolve().parents[3] / "configs" / "replay-micros.yaml"
@@ -110,7 +110,7 @@ def window(raw, dates) -> pd.DataFrame:
 
 
 class FakeState:
-    """What the indicator reads of rsengine.host.engine.MarketState."""
+    """What the indicator reads of rsengine.state.MarketState."""
 
     def __init__(self):
         self.symbols = SYMBOLS

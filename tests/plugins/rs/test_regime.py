@@ -23,7 +23,7 @@ from test_leadership import cuts, load_bars, make_batch, session_batches
 
 from rsengine.exchange.events import Event
 from rsengine.host.bars import TimeBars
-from rsengine.host.engine import SessionInfo
+from rsengine.state import SessionInfo
 
 NAN = math.nan
 ET = "America/New_York"

@@ -7,7 +7,7 @@ from rsengine_sim import SimSource
 from rsengine_sim.market import DEFAULT_SEQUENCE
 
 from rsengine.config import Config
-from rsengine.host.engine import ComponentContext
+from rsengine.state import ComponentContext
 
 
 def source(**settings):

@@ -17,8 +17,8 @@ from rsengine_webhook import WebhookOutput
 from rsengine_webhook.outbox import Outbox
 
 from rsengine.config import Config
-from rsengine.host.engine import ComponentContext, RunSummary
 from rsengine.model import Signal
+from rsengine.state import ComponentContext, RunSummary
 
 # distinctive, so that a test can look for them in every text the engine prints
 SECRET_A = "whsec_" + base64.b64encode(b"rsengine-test-secret-AAAA-0123456789").decode()
