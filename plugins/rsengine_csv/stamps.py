@@ -125,8 +125,12 @@ def _offset_seconds(z: str) -> int:
 
 
 def _digits(mat: np.ndarray, positions) -> np.ndarray:
-    d = mat[:, positions].astype(np.int64) - 48
-    return d @ (10 ** np.arange(len(positions) - 1, -1, -1, dtype=np.int64))
+    value = mat[:, positions[0]].astype(np.int64) - 48
+    for p in positions[1:]:
+        value *= 10
+        value += mat[:, p]
+        value -= 48
+    return value
 
 
 def _days_from_civil(y, m, d):
@@ -258,6 +262,8 @@ class StampFormat:
             except UnicodeEncodeError:
                 return ns, has_off, ok
         lengths = np.strings.str_len(col)
+        if lengths.min() == lengths.max() == col.itemsize:  # one shape: no regrouping
+            return self._same_length(col, col.itemsize)
         for length in np.unique(lengths).tolist():
             if length == 0:
                 continue
@@ -279,7 +285,8 @@ class StampFormat:
         tmpl, m = self._template(sub)
         if m is None:
             return fail
-        mat = sub.astype(f"S{length}").view(np.uint8).reshape(n, length)
+        mat = np.ascontiguousarray(sub.astype(f"S{length}", copy=False))
+        mat = mat.view(np.uint8).reshape(n, length)
         tmpl = np.frombuffer(tmpl, np.uint8)
         spans = {k: m.span(k) for k, v in m.groupdict().items() if v is not None}
         literal = np.ones(length, bool)
