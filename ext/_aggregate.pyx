@@ -216,6 +216,36 @@ cdef void raise_busy() except *:
     )
 
 
+def _bar_columns(ts_open, open_, high, low, close, volume, vwap, trades):
+    """The contiguous columns ``check_bars`` (rsengine.core.pure.aggregate)
+    gives, left to it when their lengths differ (its error says so)."""
+    n = len(ts_open)
+    cols = (
+        np.ascontiguousarray(ts_open, dtype=np.int64),
+        *(np.ascontiguousarray(c, dtype=np.float64) for c in (open_, high, low, close, volume)),
+        np.full(n, np.nan) if vwap is None else np.ascontiguousarray(vwap, dtype=np.float64),
+        np.ones(n, np.int64) if trades is None else np.ascontiguousarray(trades, dtype=np.int64),
+    )
+    if any(len(c) != n for c in cols):
+        return check_bars(ts_open, open_, high, low, close, volume, vwap, trades)
+    return cols
+
+
+cdef bint _any_bad_bar(const int64_t[::1] t, const double[::1] o, const double[::1] h,
+                       const double[::1] lo, const double[::1] c, const double[::1] v,
+                       const int64_t[::1] k) noexcept nogil:
+    # check_bars' tests in one pass: finite prices in order, volume and trades >= 0,
+    # ts_open not going back
+    cdef Py_ssize_t i
+    for i in range(t.shape[0]):
+        if not (isfinite(o[i]) and isfinite(h[i]) and isfinite(lo[i]) and isfinite(c[i])
+                and lo[i] <= o[i] and o[i] <= h[i] and lo[i] <= c[i] and c[i] <= h[i]
+                and v[i] >= 0 and isfinite(v[i]) and k[i] >= 0
+                and (i == 0 or t[i] >= t[i - 1])):
+            return True
+    return False
+
+
 cdef class BarAggregator:
     """Trades (or bars) in, closed OHLCV bars out, on a segment grid.
 
@@ -479,7 +509,7 @@ cdef class BarAggregator:
         if self._busy:
             raise_busy()
         span = check_input_ns(input_ns)
-        cols = check_bars(ts_open, open, high, low, close, volume, vwap, trades)
+        cols = _bar_columns(ts_open, open, high, low, close, volume, vwap, trades)
         cdef const int64_t[::1] tv = cols[0]
         cdef const double[::1] ov = cols[1]
         cdef const double[::1] hv = cols[2]
@@ -488,6 +518,8 @@ cdef class BarAggregator:
         cdef const double[::1] vv = cols[5]
         cdef const double[::1] wv = cols[6]
         cdef const int64_t[::1] nv = cols[7]
+        if _any_bad_bar(tv, ov, hv, lv, cv, vv, nv):  # the pure check names the first
+            check_bars(ts_open, open, high, low, close, volume, vwap, trades)
         cdef Py_ssize_t n = tv.shape[0]
         cdef Py_ssize_t i
         cdef double v

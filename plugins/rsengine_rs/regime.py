@@ -191,9 +191,7 @@ class Regime:
             calendar = None
             if config is not None:
                 calendar = config.instrument(context.symbols[col]).calendar or session.calendar
-            self._bars.append(
-                TimeBars(self.persist_ns, calendar or DEFAULT_CALENDAR, anchor, tz, load_days=45)
-            )
+            self._bars.append(TimeBars(self.persist_ns, calendar or DEFAULT_CALENDAR, anchor, tz))
         self._g = list(self.group)
         self._whole = self._g == list(range(self.k))  # members are every column, in order
         self._event_ts = None
