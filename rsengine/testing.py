@@ -14,6 +14,15 @@ Fixtures:
               plugins=[my_plugin_module],
           )
           assert [s.name for s in run.signals] == ["my_setup"]
+
+Helpers for a test that builds its own engine:
+
+* ``Components(setups={"mine": factory}, outputs={...})``: a plugin object
+  that provides the components it is given (any of sources, indicators,
+  setups, outputs), each ``factory(settings, context)``.
+* ``SignalCapture``: an output that keeps every signal it receives.
+* ``engine_for(tree, *plugins)``: the engine of a config tree, with those
+  plugin objects registered beside the installed ones.
 """
 
 from __future__ import annotations
@@ -70,6 +79,61 @@ class _Collector:
     @hookimpl
     def rsengine_signal_emitted(self, signal):
         self.run.signals.append(signal)
+
+
+class Components:
+    """A plugin object providing the components it is given, by kind."""
+
+    def __init__(self, sources=None, indicators=None, setups=None, outputs=None):
+        self.kinds = {"sources": sources, "indicators": indicators, "setups": setups,
+                      "outputs": outputs}  # fmt: skip
+
+    def _add(self, kind: str, registry) -> None:
+        for name, factory in (self.kinds[kind] or {}).items():
+            registry.add(name, factory, f"a test's {kind[:-1]}")
+
+    @hookimpl
+    def rsengine_register_sources(self, registry):
+        self._add("sources", registry)
+
+    @hookimpl
+    def rsengine_register_indicators(self, registry):
+        self._add("indicators", registry)
+
+    @hookimpl
+    def rsengine_register_setups(self, registry):
+        self._add("setups", registry)
+
+    @hookimpl
+    def rsengine_register_outputs(self, registry):
+        self._add("outputs", registry)
+
+
+class SignalCapture:
+    """An output keeping every signal it receives, in order."""
+
+    def __init__(self, settings=None, context=None):
+        self.signals: list = []
+
+    def on_batch(self, batch, values):
+        pass
+
+    def on_signal(self, signal):
+        self.signals.append(signal)
+
+    def close(self, summary):
+        pass
+
+
+def engine_for(tree: dict, *plugins):
+    """The engine of config ``tree`` with ``plugins`` registered beside the
+    installed ones (built, not run)."""
+    from rsengine.host.runner import build_engine
+
+    pm = make_plugin_manager()
+    for k, plugin in enumerate(plugins):
+        pm.register(plugin, name=f"test-plugin-{k}")
+    return build_engine(Config.from_dict(tree), pm)
 
 
 def as_chunks(rows) -> list:

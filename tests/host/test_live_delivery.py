@@ -9,13 +9,10 @@ import threading
 
 from conftest import et_ns
 
-import rsengine
-from rsengine.config import Config
 from rsengine.feeds import FeedNotice
 from rsengine.host.live import DeliveryGate, Ledger, LiveWatch
-from rsengine.host.plugins import make_plugin_manager
-from rsengine.host.runner import build_engine
 from rsengine.model import Signal, TradeChunk
+from rsengine.testing import Components, SignalCapture, engine_for
 
 MIN = 60 * 10**9
 
@@ -101,35 +98,17 @@ class EverySlice:
         return [Signal(at, day, "tick", "context", "ES", side="flat", reason="r")]
 
 
-class Taken:
-    def __init__(self):
-        self.signals = []
+class Plugin(Components):
+    """The live source over ``items``, a context signal at every slice, and
+    the signals captured in ``output``."""
 
-    def on_signal(self, signal):
-        self.signals.append(signal)
-
-    def on_slice(self, slice, values):
-        pass
-
-    def close(self, summary):
-        pass
-
-
-class Plugin:
     def __init__(self, items, gate=None):
-        self.items, self.gate, self.output = items, gate, Taken()
-
-    @rsengine.hookimpl
-    def rsengine_register_sources(self, registry):
-        registry.add("live_test", lambda settings, context: LiveSource(self.items, self.gate))
-
-    @rsengine.hookimpl
-    def rsengine_register_setups(self, registry):
-        registry.add("every_slice", lambda settings, context: EverySlice())
-
-    @rsengine.hookimpl
-    def rsengine_register_outputs(self, registry):
-        registry.add("taken", lambda settings, context: self.output)
+        self.items, self.gate, self.output = items, gate, SignalCapture()
+        super().__init__(
+            sources={"live_test": lambda settings, context: LiveSource(self.items, self.gate)},
+            setups={"every_slice": lambda settings, context: EverySlice()},
+            outputs={"taken": lambda settings, context: self.output},
+        )
 
 
 def trades(start: str, minutes: int, price=5000.0):
@@ -138,19 +117,15 @@ def trades(start: str, minutes: int, price=5000.0):
 
 
 def live_engine(plugin, tmp_path, clock_ns, **run):
-    pm = make_plugin_manager()
-    pm.register(plugin, name="live-delivery-test")
-    config = Config.from_dict(
-        {
-            "run": {"mode": "live", "ledger": str(tmp_path / "ledger"), **run},
-            "instruments": {"ES": {}, "NQ": {}},
-            "group": ["ES", "NQ"],
-            "sources": {"live_test": {}},
-            "setups": {"every_slice": {}},
-            "outputs": {"taken": {}},
-        }
-    )
-    engine = build_engine(config, pm)
+    tree = {
+        "run": {"mode": "live", "ledger": str(tmp_path / "ledger"), **run},
+        "instruments": {"ES": {}, "NQ": {}},
+        "group": ["ES", "NQ"],
+        "sources": {"live_test": {}},
+        "setups": {"every_slice": {}},
+        "outputs": {"taken": {}},
+    }
+    engine = engine_for(tree, plugin)
     engine.clock = clock_ns if callable(clock_ns) else (lambda: clock_ns)
     return engine
 

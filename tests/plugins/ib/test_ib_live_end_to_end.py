@@ -16,11 +16,8 @@ from rsengine_webhook.receiver import Receiver
 from rsengine_webhook.signing import decode_secret
 from tws_stub import TwsStub
 
-import rsengine
-from rsengine.config import Config
-from rsengine.host.plugins import make_plugin_manager
-from rsengine.host.runner import build_engine
 from rsengine.model import Signal, TradeChunk
+from rsengine.testing import Components, SignalCapture, engine_for
 
 T0 = et_ns("2024-03-06 10:00:00") // NS
 END = T0 + 1200  # 20 minutes live
@@ -60,20 +57,6 @@ class EveryThirdBar:
         return out
 
 
-class Capture:
-    def __init__(self):
-        self.signals = []
-
-    def on_signal(self, signal):
-        self.signals.append(signal)
-
-    def on_slice(self, slice, values):
-        pass
-
-    def close(self, summary):
-        pass
-
-
 class TicksReplay:
     """The stub's trades from the warm-up start on, as a replay source."""
 
@@ -89,23 +72,6 @@ class TicksReplay:
         return out
 
 
-class Plugin:
-    def __init__(self):
-        self.capture = Capture()
-
-    @rsengine.hookimpl
-    def rsengine_register_setups(self, registry):
-        registry.add("every_third", lambda settings, context: EveryThirdBar())
-
-    @rsengine.hookimpl
-    def rsengine_register_outputs(self, registry):
-        registry.add("capture", lambda settings, context: self.capture)
-
-    @rsengine.hookimpl
-    def rsengine_register_sources(self, registry):
-        registry.add("ticks_replay", lambda settings, context: TicksReplay(T0 - 300))
-
-
 def tree(tmp_path, sources, outputs, mode):
     return {
         "run": {"mode": mode, "grace": "2s", "ledger": str(tmp_path / "ledger")},
@@ -118,11 +84,14 @@ def tree(tmp_path, sources, outputs, mode):
     }
 
 
-def engine_for(config_tree):
-    plugin = Plugin()
-    pm = make_plugin_manager()
-    pm.register(plugin, name="ib-end-to-end")
-    return build_engine(Config.from_dict(config_tree), pm), plugin.capture
+def engine_and_capture(config_tree):
+    capture = SignalCapture()
+    plugin = Components(
+        sources={"ticks_replay": lambda settings, context: TicksReplay(T0 - 300)},
+        setups={"every_third": lambda settings, context: EveryThirdBar()},
+        outputs={"capture": lambda settings, context: capture},
+    )
+    return engine_for(config_tree, plugin), capture
 
 
 def wait(condition, what, timeout=20.0):
@@ -136,7 +105,9 @@ def test_live_with_a_drop_delivers_what_a_replay_finds_once_to_ninjatrader_and_w
     tmp_path, monkeypatch
 ):
     # the replay of the same trades: what the live run must deliver from T0 on
-    replay, replayed = engine_for(tree(tmp_path / "replay", {"ticks_replay": {}}, {}, "replay"))
+    replay, replayed = engine_and_capture(
+        tree(tmp_path / "replay", {"ticks_replay": {}}, {}, "replay")
+    )
     replay.run()
     want = [s.to_json() for s in replayed.signals if s.ts_close >= T0 * NS]
     assert sum('"kind":"setup"' in s for s in want) >= 5
@@ -171,7 +142,7 @@ def test_live_with_a_drop_delivers_what_a_replay_finds_once_to_ninjatrader_and_w
         },
     }
     source = {"ib": {"port": port, "warmup": "5min", "reconnect": 0.05}}
-    engine, taken = engine_for(tree(tmp_path, source, outputs, "live"))
+    engine, taken = engine_and_capture(tree(tmp_path, source, outputs, "live"))
     clock = Clock(T0)
     engine.clock = clock
     (feed,) = [obj for _, _, obj in engine.sources]
