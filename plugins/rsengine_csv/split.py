@@ -157,9 +157,7 @@ def _by_arrow(block: bytes, line_no, needed, numeric, delimiter, encoding) -> Ra
         table = pa_csv.read_csv(
             pa.BufferReader(block),
             read_options=pa_csv.ReadOptions(
-                use_threads=False,
-                column_names=[str(j) for j in range(ncols)],
-                block_size=len(block) + 1,
+                use_threads=False, column_names=[str(j) for j in range(ncols)]
             ),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False),
             convert_options=pa_csv.ConvertOptions(
