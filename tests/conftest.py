@@ -1,6 +1,7 @@
 """Shared test helpers: exchange-time stamps, the real-data folder and the
 headless browser."""
 
+import contextlib
 import datetime as dt
 import os
 from pathlib import Path
@@ -31,6 +32,33 @@ def chromium_launcher():
             pytest.fail(f"RSENGINE_REQUIRE_BROWSER=1 but {problem}")
         pytest.skip(problem)
     return sync_playwright
+
+
+@contextlib.contextmanager
+def watched_tab(sync_playwright, allowed: tuple):
+    """A tab of headless Chromium and the list of what went wrong in it:
+    console errors and warnings, page errors, and every request to a URL that
+    does not start with one of ``allowed``."""
+    problems: list[str] = []
+
+    def console(message):
+        if message.type in ("error", "warning"):
+            problems.append(f"console {message.type}: {message.text}")
+
+    def request(req):
+        if not req.url.startswith(allowed):
+            problems.append(f"fetch {req.url}")
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            tab = browser.new_page()
+            tab.on("console", console)
+            tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            tab.on("request", request)
+            yield tab, problems
+        finally:
+            browser.close()
 
 
 def et_ns(text: str) -> int:

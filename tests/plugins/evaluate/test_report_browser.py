@@ -11,7 +11,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import CHROMIUM, chromium_launcher
+from conftest import chromium_launcher, watched_tab
 
 from rsengine.app.cli import main
 
@@ -55,31 +55,12 @@ def launcher():
 def page(launcher, report):  # the launcher first: no evaluation when there is no browser
     sync_playwright = launcher
     path, _ = report
-    problems = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM))
-        try:
-            tab = browser.new_page()
-            tab.on(
-                "console",
-                lambda m: (
-                    problems.append(f"console {m.type}: {m.text}")
-                    if m.type in ("error", "warning")
-                    else None
-                ),
-            )
-            tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            tab.on(
-                "request",
-                lambda r: None if r.url.startswith(LOCAL) else problems.append(f"fetch {r.url}"),
-            )
-            tab.goto(path.as_uri(), wait_until="load")
-            tab.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8")
-            figures = tab.evaluate(READ_FIGURES)
-            tables = tab.evaluate(READ_TABLES)
-            external = tab.evaluate("document.querySelectorAll('script[src], link[href]').length")
-        finally:
-            browser.close()
+    with watched_tab(sync_playwright, LOCAL) as (tab, problems):
+        tab.goto(path.as_uri(), wait_until="load")
+        tab.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8")
+        figures = tab.evaluate(READ_FIGURES)
+        tables = tab.evaluate(READ_TABLES)
+        external = tab.evaluate("document.querySelectorAll('script[src], link[href]').length")
     return {"problems": problems, "figures": figures, "tables": tables, "external": external}
 
 

@@ -15,7 +15,7 @@ import threading
 
 import pandas as pd
 import pytest
-from conftest import CHROMIUM, chromium_launcher
+from conftest import chromium_launcher, watched_tab
 from panel_helpers import TZ, WAIT_S, EngineValues, demo_tree, engine_for, local, panel_of
 
 SESSIONS = ("2025-03-03", "2025-03-04")
@@ -50,24 +50,9 @@ def live_run():
     panel = panel_of(engine)
     ended: list = []
     runner = threading.Thread(target=lambda: ended.append(engine.run()), name="test-engine")
-    problems, reads, owns = [], [], []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM))
+    reads, owns = [], []
+    with watched_tab(sync_playwright, (panel.url,)) as (tab, problems):
         try:
-            tab = browser.new_page()
-            tab.on(
-                "console",
-                lambda m: (
-                    problems.append(f"console {m.type}: {m.text}")
-                    if m.type in ("error", "warning")
-                    else None
-                ),
-            )
-            tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            tab.on(
-                "request",
-                lambda r: None if r.url.startswith(panel.url) else problems.append(r.url),
-            )
             tab.goto(panel.url, wait_until="load")  # before the run: the page waits for it
             runner.start()
             for _ in HOLDS:
@@ -88,7 +73,6 @@ def live_run():
         finally:
             plugin.release()
             runner.join(WAIT_S)
-            browser.close()
     return {
         "problems": seen_problems,
         "reads": reads,
