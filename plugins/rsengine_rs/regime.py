@@ -191,7 +191,8 @@ class Regime:
             calendar = None
             if config is not None:
                 calendar = config.instrument(context.symbols[col]).calendar or session.calendar
-            self._bars.append(TimeBars(self.persist_ns, calendar or DEFAULT_CALENDAR, anchor, tz))
+            bars = TimeBars(self.persist_ns, calendar or DEFAULT_CALENDAR, anchor, tz, load_days=366)
+            self._bars.append(bars)  # a year of sessions at a time: the loads cost per call
         self._g = list(self.group)
         self._whole = self._g == list(range(self.k))  # members are every column, in order
         self._event_ts = None
