@@ -13,12 +13,13 @@ with that layout and yields :class:`Chunk` objects of parallel numpy arrays:
   close, and the consumer shifts by the bar size, not this reader;
 - ``symbol``: an array of str when the layout maps a symbol column.
 
-Files are streamed in blocks of whole lines (4 MiB) and never loaded whole. A
-block without quote characters is split into fields with numpy, without a
-Python loop per row (the fast path); a file that uses quoting, or an encoding
-that is not ASCII compatible, goes through the :mod:`csv` module from the
-first block that needs it (both in :mod:`rsengine_csv.split`: one physical
-line is always one row). Stamps are parsed by :mod:`rsengine_csv.stamps`.
+Files are streamed in blocks of whole lines (4 MiB) and never loaded whole.
+Arrow's CSV parser splits a block and parses its numbers when it reads the
+block as the rules below do; any other block (quoted fields, a damaged line)
+goes through the :mod:`csv` module, which tells what is wrong with each line,
+and so does a whole file in an encoding that is not ASCII compatible (both in
+:mod:`rsengine_csv.split`: one physical line is always one row). Stamps are
+parsed by :mod:`rsengine_csv.stamps`.
 
 Bad rows (the full list, with the limits, is in docs/csv.md). A row is bad
 when it has too few fields for the mapped columns (or a mapped field longer
@@ -106,7 +107,7 @@ AMBIGUOUS_MODES = ("raise", "earliest", "latest", "infer")
 MAX_REASONS = 10  # skip messages kept per file
 
 _INT64_MIN = np.iinfo(np.int64).min
-_BLOCK_BYTES = 1 << 22  # bytes parsed at a time on the fast path, whatever chunk_rows is
+_BLOCK_BYTES = 1 << 22  # bytes parsed at a time, whatever chunk_rows is
 _BATCH_LINES = 65536  # rows parsed at a time through the csv module
 _ASCII_COMPATIBLE = {"utf-8", "utf-8-sig", "ascii", "latin-1", "iso8859-1", "cp1252"}
 _BOM = codecs.BOM_UTF8
@@ -540,7 +541,8 @@ def read(
     are still delivered, for the caller to mask. Rows inside it are the ones
     a whole read delivers, for files in time order. A file whose sampled
     stamps run backwards is read whole (``FileStats.unsorted``); so are
-    files read through the csv module and layouts filtering by ``symbol``.
+    files whose stamps are quoted, files in an encoding that is not ASCII
+    compatible and layouts filtering by ``symbol``.
     """
     return CsvReader(
         paths,
