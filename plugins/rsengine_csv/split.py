@@ -53,9 +53,6 @@ class Texts:
     def __init__(self, array: pa.Array):
         self.array = array
 
-    def __len__(self) -> int:
-        return len(self.array)
-
     def __getitem__(self, i):
         if isinstance(i, np.ndarray):
             return Texts(self.array.take(i))
@@ -70,13 +67,10 @@ class Texts:
         except pa.ArrowInvalid:
             return None
 
-    def strings(self) -> np.ndarray:
-        return fixed_width(self.array)
-
 
 def strings(col) -> np.ndarray:
     """A column as a numpy string array."""
-    return col.strings() if isinstance(col, Texts) else col
+    return fixed_width(col.array) if isinstance(col, Texts) else col
 
 
 def not_text_problem(byte: int, encoding: str) -> str:
