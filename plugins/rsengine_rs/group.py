@@ -196,6 +196,12 @@ class MoveRatio:
             out = self._outside(r)
         return out if out.ndim else bool(out)
 
+    def rows(self, nq: np.ndarray, es: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ratio, outside_band) of float arrays, the caller ignoring NaN
+        and division warnings."""
+        r = self._ratio(nq, es)
+        return r, self._outside(r)
+
     def __call__(self, rs_nq, rs_es):
         """(ratio, outside_band)."""
         nq = np.asarray(rs_nq, dtype=float)

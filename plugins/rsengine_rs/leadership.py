@@ -137,7 +137,10 @@ class GroupMeasures:
             *self.corr_names,
             *(("nq_es_ratio", "nq_es_outside") if self.nq_es else ()),
         )
-        self._text = np.array([*self.names, ""], dtype=object)  # index -1 -> ""
+        # row i: member i's name in every member's column ("" elsewhere); row -1: ""
+        self._text_rows = np.full((m + 1, self.k), "", dtype=object)
+        for i, name in enumerate(self.names):
+            self._text_rows[i, list(self.group)] = name
         self._g = list(self.group)
         self._whole = self._g == list(range(self.k))  # members are every column, in order
         if self.nq_es:
@@ -214,8 +217,8 @@ class GroupMeasures:
         rank, leader, laggard = lead_ranks(lead)
         out["lead"] = self._members(lead, NAN)
         out["rank"] = self._members(rank, 0)
-        out["leader"] = self._rows(self._text[leader], "")
-        out["laggard"] = self._rows(self._text[laggard], "")
+        out["leader"] = self._text_rows[leader]
+        out["laggard"] = self._text_rows[laggard]
         # the row-wide numbers, one row each: spreads, correlations, ratio
         rows = np.empty((len(self._row_names), len(x)))
         p = len(self.pairs)
@@ -230,7 +233,7 @@ class GroupMeasures:
         if self.nq_es:
             rs = np.asarray(values["rs_pct"], dtype=float)
             nq, es = self._nq_es_cols
-            rows[-1], outside = self.ratio(rs[:, nq], rs[:, es])
+            rows[-1], outside = self.ratio.rows(rs[:, nq], rs[:, es])
             out["nq_es_outside"] = self._rows(outside, False)
         if self._whole:
             block = rows[:, :, None].repeat(self.k, axis=2)
