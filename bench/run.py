@@ -383,6 +383,14 @@ def bench_recording(quick: bool):
     bench_record(quick, emit)
 
 
+def bench_csv_reading(quick: bool):
+    """Issue 14: the csv source's reading of the micros files against
+    pyarrow.csv and pandas producing the same arrays."""
+    from bench_csv_read import bench_csv_read
+
+    bench_csv_read(quick, emit)
+
+
 def bench_sweeps(quick: bool):
     """Issue 14: a sweep of 8 points on 2 workers against the 8 run serially."""
     from bench_sweep import bench_sweep
@@ -412,6 +420,7 @@ def main(argv=None):
         bench_evaluation(quick=True)
         bench_live_feed(quick=True)
         bench_narrow_replay(quick=True)
+        bench_csv_reading(quick=True)
         bench_recording(quick=True)
         bench_sweeps(quick=True)
     else:
@@ -425,6 +434,7 @@ def main(argv=None):
         bench_evaluation(quick=False)
         bench_live_feed(quick=False)
         bench_narrow_replay(quick=False)
+        bench_csv_reading(quick=False)
         bench_recording(quick=False)
         bench_sweeps(quick=False)
 
