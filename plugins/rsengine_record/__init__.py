@@ -3,12 +3,14 @@
 The bars: one row per instrument per slice where it has a bar, ``ts_open,
 ts_close, symbol, open, high, low, close, volume, trades, flags`` then one
 column per indicator value, in the order the indicators are configured.
-``format: parquet`` (with pyarrow installed) writes them as
-typed columns to ``bars/session_date=YYYY-MM-DD/part-0.parquet``, one file per
-session; ``format: csv``, the default, writes ``bars.csv`` (ISO-8601 UTC stamps, floats in
-Python's shortest round-trip repr, NaN an empty field, flags ``partial``/
-``filled`` joined by ``|``). Both are written a batch at a time
-(``writers.py``, ``csv_text.py``).
+``format: parquet``, the default where pyarrow is installed, writes them as
+typed columns (and ``session_date``) to
+``bars/session_month=YYYY-MM/part-0.parquet``, one file per month of
+sessions; ``format: csv``, the default without pyarrow, writes ``bars.csv``
+(ISO-8601 UTC stamps, floats in Python's shortest round-trip repr, NaN an
+empty field, flags ``partial``/``filled`` joined by ``|``). Both are written
+many batches at a time on a thread of their own (``writers.py``,
+``csv_arrow.py``, ``csv_text.py``). :func:`read_bars` reads either back.
 
 ``signals.jsonl``: one signal per line, keys sorted. ``run.json``: what the
 data were (``"data": ["SIMULATED"]`` for the built-in market), the format, the
@@ -36,12 +38,17 @@ import rsengine
 from rsengine.files import FileLocked, claim, sync, sync_folder
 
 from . import writers
+from .reader import read_bars  # noqa: F401 (public)
 from .table import BAR_FIELDS, batch_rows, flag_names  # noqa: F401 (flag_names: public)
 from .writers import CsvBars, ParquetBars
 
 FORMATS = ("parquet", "csv")
 BARS = ("bars", "bars.csv")  # the entries of either format: a run replaces both
 LOCK = ".rsengine-record.lock"
+PYARROW_ABSENT = (
+    "record: pyarrow is not installed, so the bars are written as bars.csv "
+    "(python -m pip install pyarrow for Parquet; format: csv says so and quiets this)"
+)
 PARTIAL_PREFIX = ".partial-"
 PYARROW_MISSING = (
     "format 'parquet' needs pyarrow, which is not installed: "
@@ -55,9 +62,12 @@ def rsengine_register_outputs(registry):
 
 
 def default_format() -> str:
-    """``csv`` for now: Parquet is asked for with ``format: parquet`` until it
-    pays for itself (docs/record.md, "Speed")."""
-    return "csv"
+    """``parquet`` where pyarrow is installed, else ``csv``."""
+    try:
+        writers.import_pyarrow()
+    except ImportError:
+        return "csv"
+    return "parquet"
 
 
 class Recorder:
@@ -65,6 +75,7 @@ class Recorder:
 
     def __init__(self, settings: dict, context):
         self.component = getattr(context, "component", None)
+        self.log = getattr(context, "log", None)
         unknown = set(settings) - set(self.SETTINGS)
         if unknown:
             raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {list(self.SETTINGS)}")
@@ -93,7 +104,10 @@ class Recorder:
     def _format(self, settings: dict) -> str:
         chosen = settings.get("format")
         if chosen is None:
-            return default_format()
+            chosen = default_format()
+            if chosen == "csv" and self.log is not None:
+                self.log.warning(PYARROW_ABSENT)
+            return chosen
         if chosen not in FORMATS:
             raise self._refuse(f"expected one of {', '.join(FORMATS)}, got {chosen!r}", "format")
         if chosen == "parquet":

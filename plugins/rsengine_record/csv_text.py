@@ -120,14 +120,25 @@ def _text_cells(values) -> list[bytes]:
     """Cells of a column that is not numeric: text, ``None``, other objects."""
     if isinstance(values, list):  # already rendered (flags, a missing column)
         return values
+    codes, fields = text_codes(values)
+    if codes is None:
+        return fields
+    return np.array(fields, dtype=object)[codes].tolist()
+
+
+def text_codes(values: np.ndarray) -> tuple:
+    """``(codes, fields)``: the fields of a column that is not numeric, each
+    distinct text rendered once (``fields[codes[i]]`` is row i's; ``None`` and
+    NaN the last, empty); ``(None, fields)``, one a row, for a column that
+    holds more than text."""
     if values.dtype.kind in "OU" and pd.api.types.infer_dtype(values, skipna=True) in (
         "string",
         "empty",
     ):
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        rendered = np.array([*(_field(u) for u in uniques), b""], dtype=object)
-        return rendered[codes].tolist()  # code -1 (None, NaN) picks the last: empty
-    return [_field(cell_text(x)) for x in values.tolist()]
+        codes[codes < 0] = len(uniques)
+        return codes, [*(_field(u) for u in uniques), b""]
+    return None, [_field(cell_text(x)) for x in values.tolist()]
 
 
 def cell_text(x) -> str:

@@ -71,3 +71,24 @@ def batch_rows(batch, values: dict, columns: tuple) -> dict | None:
         value = values.get(name)
         out[name] = None if value is None else take(np.asarray(value))
     return out
+
+
+def copy_rows(rows: dict) -> dict:
+    """The rows with arrays of their own (a batch's may be the engine's)."""
+    return {name: None if value is None else value.copy() for name, value in rows.items()}
+
+
+def signature(rows: dict) -> tuple:
+    """What each column is (its dtype, or None): rows of one signature can be
+    joined into one set of columns without changing any value's kind."""
+    return tuple(None if value is None else value.dtype for value in rows.values())
+
+
+def join_rows(parts: list) -> dict:
+    """One set of columns from rows of one :func:`signature`, in order."""
+    if len(parts) == 1:
+        return parts[0]
+    return {
+        name: None if value is None else np.concatenate([part[name] for part in parts])
+        for name, value in parts[0].items()
+    }

@@ -420,7 +420,7 @@ def fragile_config(tmp_path: Path, on_plugin_error: str) -> Path:
         plugins: {{local: [fragile.py]}}
         sources: {{sim: {{days: 1}}}}
         indicators: {{rs: {{}}, fragile: {{}}}}
-        outputs: {{record: {{dir: out}}}}
+        outputs: {{record: {{dir: out, format: csv}}}}
         """,
     )
 

@@ -37,7 +37,8 @@ class WatchEverySlice:
 
 
 def run_demo(tmp_path, name, watchers=()):
-    config = Config.from_dict({**DEMO_DAYS, "outputs": {"record": {"dir": str(tmp_path / name)}}})
+    record = {"dir": str(tmp_path / name), "format": "csv"}
+    config = Config.from_dict({**DEMO_DAYS, "outputs": {"record": record}})
     engine = build_engine(config, watchers=watchers)
     summary = engine.run()
     return engine, summary, (tmp_path / name / "bars.csv").read_bytes()
@@ -145,7 +146,7 @@ def probed_analytics_run(tmp_path, name, batch_rows=None, probe=True):
         "sources": {"sim": {"seed": 5, "days": 16}},
         "indicators": {"rs": {}, "measures": {}, "group": {}, "regime": {}},
         "setups": {"context": {}, **({"probe": {}} if probe else {})},
-        "outputs": {"record": {"dir": str(tmp_path / name)}},
+        "outputs": {"record": {"dir": str(tmp_path / name), "format": "csv"}},
     }
     config = Config.from_dict(tree)
     from rsengine.host.runner import plugin_manager_for

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pluggy
 import pytest
+from rsengine_record import read_bars
 
 from rsengine import hookspecs
 
@@ -97,7 +98,7 @@ def test_every_bars_csv_column_of_the_demo_is_named_in_the_docs(tmp_path):
     one_day = ["sources.sim={seed: 7, days: 1}", "outputs={record: {}}"]
     config = load_config(overrides=[*one_day, f"outputs.record.dir={tmp_path}"])
     build_engine(config).run()
-    header = (tmp_path / "bars.csv").read_text().splitlines()[0].split(",")
+    header = list(read_bars(tmp_path).columns)
     docs = ROOT / "docs"
     named = set(re.findall(r"`([a-z0-9_<>]+)`", (docs / "analytics.md").read_text()))
     for span in re.findall(r"`([^`]+)`", (docs / "builtins.md").read_text()):

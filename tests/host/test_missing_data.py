@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from rsengine_record import read_bars
 
 from rsengine.config import Config, ConfigError, load_config
 from rsengine.host.runner import build_engine
@@ -40,7 +40,7 @@ def test_an_instrument_with_an_empty_file_outside_the_group_is_a_warning_in_the_
     empty.write_text("")
     summary = csv_run(tmp_path, "[ES]", empty).run()
     assert "source 'csv' delivers no data for NQ: it is missing in every slice" in summary.notes
-    bars = pd.read_csv(tmp_path / "out" / "bars.csv")
+    bars = read_bars(tmp_path / "out")
     assert set(bars.symbol) == {"ES"} and summary.slices == len(bars) > 0
 
 

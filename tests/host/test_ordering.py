@@ -62,7 +62,7 @@ def test_group_listed_before_rs_runs_after_it_with_the_same_values(tmp_path):
         tree = {
             **SIM,
             "indicators": indicators,
-            "outputs": {"record": {"dir": str(tmp_path / name)}},
+            "outputs": {"record": {"dir": str(tmp_path / name), "format": "csv"}},
         }
         engine = build_engine(Config.from_dict(tree))
         engine.run()

@@ -24,7 +24,7 @@ sources:
     instruments:
       ES: {{files: "{files}", layout: {layout}, bar: 1min}}
 indicators: {{rs: {{}}}}
-outputs: {{record: {{dir: "{tmp_path / "out"}"}}}}
+outputs: {{record: {{dir: "{tmp_path / "out"}", format: csv}}}}
 """
     path = tmp_path / "run.yaml"
     path.write_text(text)

@@ -16,6 +16,7 @@ import rsengine_csv.reader as reader_module
 import yaml
 from rsengine_csv import session_bound, window_mask
 from rsengine_csv.reader import CsvFormatError, CsvLayout, read
+from rsengine_record import read_bars
 
 TZ = "America/New_York"
 LAYOUT = CsvLayout(
@@ -217,9 +218,7 @@ def test_a_narrow_replay_gives_the_bars_and_signals_of_reading_everything(tmp_pa
     signals = (out / "signals.jsonl").read_text().splitlines()
     assert signals and all(json.loads(s) for s in signals)
     # the bars against pandas on the real files
-    bars = pd.read_csv(out / "bars.csv") if (out / "bars.csv").exists() else None
-    if bars is None:
-        bars = pd.read_parquet(out / "bars")
+    bars = read_bars(out)
     lo = pd.Timestamp(f"{dt.date.fromisoformat(start) - dt.timedelta(days=1)} 18:00", tz=TZ)
     hi = pd.Timestamp(f"{end} 17:00", tz=TZ)
     for symbol in ("MES", "MNQ", "M2K"):

@@ -73,7 +73,7 @@ def bars(shared, tmp_path_factory):
             str(CONFIG),
             *(f"--set={s}" for s in WINDOW),
             "--set",
-            f"outputs={{record: {{dir: {out}}}}}",
+            f"outputs={{record: {{dir: {out}, format: csv}}}}",
             "--log-level",
             "error",
         ]

@@ -1,18 +1,18 @@
 """The record output's two formats: ``bars.csv`` holds exactly the cells the
 per-cell rules give (checked against a plain csv.writer rendering of the same
-batches), and the Parquet folder holds the same values, typed, one partition
-per session."""
+batches, by each of its three renderers), and the Parquet folder holds the
+same values, typed, one partition per month of sessions."""
 
 import csv
 import datetime as dt
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from rsengine_record import csv_text, default_format, writers
+import structlog
+from rsengine_record import csv_arrow, csv_text, default_format, read_bars, writers
 from rsengine_record.table import batch_rows
 
 import rsengine
@@ -125,12 +125,16 @@ def test_bars_csv_is_the_csv_writer_rendering_of_every_cell(sim_csv):
     assert (out / "bars.csv").read_bytes() == expected_csv(captured, columns)
 
 
-def test_without_orjson_the_csv_bytes_are_the_same(sim_csv, monkeypatch):
+def test_without_pyarrow_or_orjson_the_csv_bytes_are_the_same(sim_csv, monkeypatch):
     _, columns, captured = sim_csv
-    fast = [csv_text.batch_text(batch_rows(b, v, columns), b.symbols, columns) for b, v in captured]
+    rows = [(batch_rows(b, v, columns), b.symbols) for b, v in captured]
+    arrow = csv_arrow.ArrowText(captured[0][0].symbols, columns)
+    by_arrow = [bytes(arrow.text(r)) for r, _ in rows]
+    fast = [csv_text.batch_text(r, symbols, columns) for r, symbols in rows]
     monkeypatch.setattr(csv_text, "orjson", None)
-    slow = [csv_text.batch_text(batch_rows(b, v, columns), b.symbols, columns) for b, v in captured]
-    assert fast == slow
+    assert not csv_arrow.available()
+    slow = [csv_text.batch_text(r, symbols, columns) for r, symbols in rows]
+    assert by_arrow == fast == slow
 
 
 def odd_batch():
@@ -163,18 +167,26 @@ def odd_batch():
     return batch, values
 
 
-@pytest.mark.parametrize("fast", [True, False], ids=["orjson", "repr"])
-def test_odd_values_and_quoted_text_come_out_as_the_csv_writer_writes_them(fast, monkeypatch):
-    if not fast:
+@pytest.mark.parametrize("renderer", ["arrow", "orjson", "repr"])
+@pytest.mark.parametrize("last", ["absent", "size"], ids=["missing-last", "float-last"])
+def test_odd_values_and_quoted_text_come_out_as_the_csv_writer_writes_them(
+    renderer, last, monkeypatch
+):
+    if renderer == "repr":
         monkeypatch.setattr(csv_text, "orjson", None)
     batch, values = odd_batch()
-    columns = (*values, "absent")
+    values["size"] = np.array([[np.nan, 1.5], [2.0, np.nan]])  # NaN in the last column
+    columns = (*(c for c in values if c != last), last)
+    rows = batch_rows(batch, values, columns)
     got = csv_text.header(columns) + b"\n"
-    got += csv_text.batch_text(batch_rows(batch, values, columns), batch.symbols, columns)
+    if renderer == "arrow":
+        got += bytes(csv_arrow.ArrowText(batch.symbols, columns).text(rows))
+    else:
+        got += csv_text.batch_text(rows, batch.symbols, columns)
     assert got == expected_csv([(batch, values)], columns)
 
 
-# -- Parquet: the same values, typed, a partition per session --------------------
+# -- Parquet: the same values, typed, a partition per month of sessions ----------
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +212,8 @@ def assert_same_values(parquet_folder, csv_file):
     """Every column of the Parquet record equals the CSV's, NaN-aware."""
     parquet = pd.read_parquet(parquet_folder)
     text = pd.read_csv(csv_file, keep_default_na=False, na_values=[""], low_memory=False)
-    assert list(parquet.columns) == [*text.columns, "session_date"]
+    assert list(parquet.columns) == [*text.columns, "session_date", "session_month"]
+    assert (parquet["session_date"].astype(str) == session_dates(parquet["ts_close"])).all()
     assert len(parquet) == len(text) > 1000
     for name in text.columns:
         got, want = parquet[name], text[name]
@@ -222,16 +235,38 @@ def test_parquet_and_csv_hold_the_same_values_column_by_column(both):
     assert_same_values(folders["parquet"] / "bars", folders["csv"] / "bars.csv")
 
 
+def test_read_bars_gives_the_same_frame_from_either_format(both):
+    folders, _ = both
+    parquet, text = read_bars(folders["parquet"]), read_bars(folders["csv"])
+    assert list(parquet.columns) == list(text.columns) and len(parquet) == len(text) > 1000
+    for name in text.columns:
+        got, want = parquet[name], text[name]
+        if got.dtype == bool:  # the CSV's 1/0
+            assert set(want.unique()) <= {0, 1}
+            want = want.astype(bool)
+        if got.dtype.kind in "fiM":
+            assert got.dtype == want.dtype, name
+        else:
+            got, want = (s.astype(object).where(s.notna(), "").astype(str) for s in (got, want))
+        pd.testing.assert_series_equal(got, want, check_names=False, obj=name)
+
+
+def test_read_bars_names_the_folder_without_a_record(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no bars/ .Parquet. or bars.csv"):
+        read_bars(tmp_path)
+
+
 @pytest.mark.realdata
 def test_real_micros_record_the_same_values_in_both_formats(shared_data, tmp_path):
-    """Three weeks of the 5-minute micros with every measure: the CSV is the
-    per-cell rendering of what the recorder got, the Parquet the same values."""
+    """Four weeks of the 5-minute micros with every measure, over a month's
+    end: the CSV is the per-cell rendering of what the recorder got, the
+    Parquet the same values."""
     for fmt in ("csv", "parquet"):
         config = load_config(
             Path(__file__).parents[3] / "configs" / "replay-micros.yaml",
             overrides=[
-                "sources.csv.start=2024-03-04",
-                "sources.csv.end=2024-03-22",
+                "sources.csv.start=2024-02-19",
+                "sources.csv.end=2024-03-15",
                 f"outputs={{record: {{dir: '{tmp_path / fmt}', format: {fmt}}}, capture: {{}}}}",
             ],
             env={"RSENGINE_DATA_DIR": str(shared_data)},
@@ -241,7 +276,8 @@ def test_real_micros_record_the_same_values_in_both_formats(shared_data, tmp_pat
     bars_csv = tmp_path / "csv" / "bars.csv"
     assert bars_csv.read_bytes() == expected_csv(Capture.seen, recorder.columns)
     assert_same_values(tmp_path / "parquet" / "bars", bars_csv)
-    assert len(list((tmp_path / "parquet" / "bars").iterdir())) == 15  # Mon..Fri, 3 weeks
+    parts = sorted(p.name for p in (tmp_path / "parquet" / "bars").iterdir())
+    assert parts == ["session_month=2024-02", "session_month=2024-03"]
 
 
 def test_parquet_types_are_the_values_own(both):
@@ -255,17 +291,19 @@ def test_parquet_types_are_the_values_own(both):
     assert frame["regime"].map(type).eq(str).all() and frame["regime"].nunique() > 1
 
 
-def test_one_partition_per_session_holding_that_sessions_bars(both):
-    folders, summary = both
-    bars = folders["parquet"] / "bars"
+def test_one_partition_per_month_holding_its_sessions_bars(tmp_path):
+    _, summary = run({**SIM, "sources": {"sim": {"seed": 11, "days": 25}}}, tmp_path, "parquet")
+    bars = tmp_path / "bars"
     parts = sorted(p.name for p in bars.iterdir())
     frame = pd.read_parquet(bars)
     dates = session_dates(frame["ts_close"])
-    assert len(parts) == summary.sessions == 3
-    assert parts == [f"session_date={d}" for d in sorted(set(dates))]
     assert (frame["session_date"].astype(str) == dates).all()
+    assert dates.nunique() == summary.sessions == 25
+    assert len(parts) >= 2 and parts == [f"session_month={m}" for m in sorted(set(dates.str[:7]))]
     for part in parts:
         assert [p.name for p in (bars / part).iterdir()] == ["part-0.parquet"]
+        month = pd.read_parquet(bars / part / "part-0.parquet")
+        assert (month["session_date"].astype(str).str[:7] == part[-7:]).all()
 
 
 def test_parquet_files_are_byte_identical_from_run_to_run(both, tmp_path):
@@ -279,7 +317,7 @@ def test_parquet_files_are_byte_identical_from_run_to_run(both, tmp_path):
     assert first == second and any(p.suffix == ".parquet" for p in first)
 
 
-def test_a_sessions_file_does_not_depend_on_how_its_bars_came_in_batches(sim_csv, tmp_path):
+def test_a_months_file_does_not_depend_on_how_its_bars_came_in_batches(sim_csv, tmp_path):
     _, columns, captured = sim_csv
     batches = [batch_rows(b, v, columns) for b, v in captured]
 
@@ -294,7 +332,12 @@ def test_a_sessions_file_does_not_depend_on_how_its_bars_came_in_batches(sim_csv
         return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*.parquet"))}
 
     whole, by_three = write(tmp_path / "whole", 10**9), write(tmp_path / "three", 3)
-    assert whole == by_three and len(whole) == 3
+    assert whole == by_three and len(whole) == len({d.month for d in sim_dates(captured)})
+
+
+def sim_dates(captured) -> set:
+    ts = np.concatenate([b.ts_close for b, _ in captured])
+    return set(pd.to_datetime(session_dates(pd.Series(pd.to_datetime(ts, utc=True)))))
 
 
 def test_the_signal_journal_is_the_same_in_either_format(both):
@@ -324,6 +367,8 @@ def test_a_failed_parquet_rerun_leaves_the_previous_folder_as_it_was(tmp_path):
     before = {p: p.read_bytes() for p in sorted((tmp_path / "bars").rglob("*")) if p.is_file()}
 
     class Boom:
+        columns = ("boom",)
+
         def __init__(self, settings, context):
             pass
 
@@ -354,23 +399,35 @@ def test_the_documented_pandas_line_reads_the_record_back(both):
 
 
 def test_polars_and_duckdb_read_the_folder_when_installed(both):
+    """The documented one-liners (docs/record.md) give pandas' rows and values."""
     folders, _ = both
     bars = folders["parquet"] / "bars"
-    expected = len(pd.read_parquet(bars))
-    read = 0
-    if "polars" in sys.modules or _importable("polars"):
+    expected = pd.read_parquet(bars)
+    frames = {}
+    if _importable("polars"):
         import polars as pl
 
-        assert pl.read_parquet(bars / "**" / "*.parquet", hive_partitioning=True).height == expected
-        read += 1
+        frames["polars"] = pl.read_parquet(f"{bars}/**/*.parquet", hive_partitioning=True)
+        frames["polars"] = frames["polars"].to_pandas()
     if _importable("duckdb"):
         import duckdb
 
-        query = f"SELECT count(*) FROM read_parquet('{bars}/*/*.parquet', hive_partitioning=true)"
-        assert duckdb.sql(query).fetchone()[0] == expected
-        read += 1
-    if not read:
+        query = f"SELECT * FROM read_parquet('{bars}/*/*.parquet', hive_partitioning=true)"
+        frames["duckdb"] = duckdb.sql(query).df()
+    if not frames:
         pytest.skip("neither polars nor duckdb is installed")
+    for reader, frame in frames.items():
+        assert len(frame) == len(expected), reader
+        for name in ("ts_close", "symbol", "close", "rsi", "rank", "vol_expanding"):
+            got, want = frame[name], expected[name]
+            if name == "ts_close":
+                got = pd.to_datetime(got, utc=True).astype(want.dtype)
+            assert got.astype(object).tolist() == want.astype(object).tolist() or (
+                name == "rsi" and np.allclose(got, want, equal_nan=True, rtol=0, atol=0)
+            ), (reader, name)
+        assert sorted(frame["session_month"].astype(str).unique()) == sorted(
+            expected["session_month"].astype(str).unique()
+        )
 
 
 def _importable(name: str) -> bool:
@@ -384,10 +441,11 @@ def _importable(name: str) -> bool:
 # -- the format setting ----------------------------------------------------------
 
 
-def test_csv_stays_the_default_even_where_pyarrow_is_installed(tmp_path):
+def test_parquet_is_the_default_where_pyarrow_is_installed(tmp_path):
     tree = {**SIM, "outputs": {"record": {"dir": str(tmp_path)}}}
     build_engine(Config.from_dict(tree)).run()
-    assert (tmp_path / "bars.csv").is_file() and not (tmp_path / "bars").exists()
+    assert (tmp_path / "bars").is_dir() and not (tmp_path / "bars.csv").exists()
+    assert default_format() == "parquet"
 
 
 def hide_pyarrow(monkeypatch):
@@ -409,11 +467,17 @@ def config_file(tmp_path, record: str):
     return load_config(path)
 
 
-def test_without_pyarrow_the_default_is_csv(tmp_path, monkeypatch):
+def test_without_pyarrow_the_default_is_csv_and_a_warning_says_so(tmp_path, monkeypatch):
     hide_pyarrow(monkeypatch)
     assert default_format() == "csv"
-    build_engine(config_file(tmp_path, "")).run()
+    with structlog.testing.capture_logs() as logs:
+        build_engine(config_file(tmp_path, "")).run()
     assert (tmp_path / "out" / "bars.csv").is_file()
+    notes = [e for e in logs if "pyarrow is not installed" in e["event"]]
+    assert len(notes) == 1 and notes[0]["log_level"] == "warning"
+    with structlog.testing.capture_logs() as logs:
+        build_engine(config_file(tmp_path, "    format: csv\n"))
+    assert not [e for e in logs if "pyarrow" in e["event"]]
 
 
 def test_parquet_asked_for_without_pyarrow_is_refused_at_its_key(tmp_path, monkeypatch):

@@ -63,7 +63,7 @@ def config(out, setups: dict, grid: str = "nyse") -> Config:
         "indicators": {"rs": {}, "measures": {}, "group": {},
                        "regime": {"persistence_bar": "60min"}},
         "setups": setups,
-        "outputs": {"record": {"dir": str(out)}},
+        "outputs": {"record": {"dir": str(out), "format": "csv"}},
     }  # fmt: skip
     return Config.from_dict(tree, base_dir=data_dir())
 

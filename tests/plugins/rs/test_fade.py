@@ -541,6 +541,7 @@ def micros(tmp_path_factory):
         f"sources.csv.start={FIRST}",
         f"sources.csv.end={LAST}",
         f"outputs.record.dir={out}",
+        "outputs.record.format=csv",
         "setups={divergence_fade: {internals_required: false}}",
     ]
     env = {"RSENGINE_DATA_DIR": str(data_dir())}

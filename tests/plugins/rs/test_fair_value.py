@@ -289,7 +289,7 @@ def sim_run(tmp_path_factory):
             "group": ["NQ"],
             "sources": {"sim": SIM},
             "indicators": {"fair_value": {}},
-            "outputs": {"record": {"dir": str(out)}},
+            "outputs": {"record": {"dir": str(out), "format": "csv"}},
         }
     )
     summary = build_engine(config).run()

@@ -43,7 +43,7 @@ def config(out) -> Config:
                 "regime": {"persistence_bar": "60min"},
             },
             "setups": {"context": {}},
-            "outputs": {"record": {"dir": str(out)}},
+            "outputs": {"record": {"dir": str(out), "format": "csv"}},
         },
         base_dir=data_dir(),
     )

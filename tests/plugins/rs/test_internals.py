@@ -343,7 +343,10 @@ def test_an_internal_is_refused_as_a_group_member():
 def demo_bars(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     config = load_config(
-        overrides=["sources.sim={seed: 7, days: 4}", f"outputs={{record: {{dir: '{out}'}}}}"]
+        overrides=[
+            "sources.sim={seed: 7, days: 4}",
+            f"outputs={{record: {{dir: '{out}', format: csv}}}}",
+        ]
     )
     build_engine(config).run()
     bars = pd.read_csv(out / "bars.csv", keep_default_na=False, na_values=[""])
@@ -399,7 +402,7 @@ def pandas_zone(x: pd.Series) -> np.ndarray:
 def test_real_tick_readings_equal_the_raw_file(shared_data, tmp_path):
     config = load_config(
         ROOT / "configs" / "es-tick-2023-05.yaml",
-        overrides=[f"outputs.record.dir={tmp_path}"],
+        overrides=[f"outputs.record.dir={tmp_path}", "outputs.record.format=csv"],
         env={"RSENGINE_DATA_DIR": str(shared_data)},
     )
     build_engine(config).run()

@@ -444,7 +444,8 @@ def real(tmp_path_factory):
     config = load_config(
         CONFIG,
         overrides=[f"sources.csv.start={FIRST}", f"sources.csv.end={LAST}",
-                   f"outputs.record.dir={out}", "setups={laggard_catchup: {}}"],
+                   f"outputs.record.dir={out}", "outputs.record.format=csv",
+                   "setups={laggard_catchup: {}}"],
         env={"RSENGINE_DATA_DIR": str(data_dir())},
     )  # fmt: skip
     summary = build_engine(config, watchers=[LaggardPlugin()]).run()

@@ -18,6 +18,7 @@ import pandas as pd
 import pandas_market_calendars as mcal
 import pytest
 from conftest import MIN, data_dir, et_ns
+from rsengine_record import read_bars
 from rsengine_rs.measures import COLUMNS, DEFAULTS, Measures
 from test_leadership import cuts
 from test_leadership import session_batches as leadership_batches
@@ -629,7 +630,7 @@ def test_engine_replay_records_the_same_measures(raw, tmp_path):
     assert not engine.row_by_row  # the batch path
     summary = engine.run()
     assert summary.failed is None and summary.sessions == 26
-    recorded = pd.read_csv(tmp_path / "bars.csv")
+    recorded = read_bars(tmp_path)
     recorded["ts_close"] = pd.to_datetime(recorded["ts_close"]).map(lambda t: t.value)
 
     bars = window(raw, AUTUMN)

@@ -60,7 +60,7 @@ def config(out) -> Config:
             "indicators": {"rs": {}, "measures": {}, "group": {},
                            "regime": {"persistence_bar": "60min"}},
             "setups": {"strength_rider": {}},
-            "outputs": {"record": {"dir": str(out)}},
+            "outputs": {"record": {"dir": str(out), "format": "csv"}},
         },
         base_dir=data_dir(),
     )  # fmt: skip

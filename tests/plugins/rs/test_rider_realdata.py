@@ -39,6 +39,7 @@ def replay(tmp_path_factory):
         f"sources.csv.start={FIRST}",
         f"sources.csv.end={LAST}",
         f"outputs.record.dir={out}",
+        "outputs.record.format=csv",
         "setups={strength_rider: {}}",
     ]
     config = load_config(CONFIG, overrides=overrides, env={"RSENGINE_DATA_DIR": str(data_dir())})

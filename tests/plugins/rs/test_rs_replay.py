@@ -39,6 +39,7 @@ def replay(tmp_path, *extra):
         f"sources.csv.start={FIRST}",
         f"sources.csv.end={LAST}",
         f"outputs.record.dir={tmp_path}",
+        "outputs.record.format=csv",
         *extra,
     ]
     config = load_config(CONFIG, overrides=overrides, env={"RSENGINE_DATA_DIR": str(data_dir())})
