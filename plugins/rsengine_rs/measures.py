@@ -53,7 +53,7 @@ import math
 
 import numpy as np
 
-from rsengine.core import RollingStats, WilderAverage
+from rsengine.core import RollingStats, WilderAverage, bar_moves, finish_series
 
 from .internals import internal_mask
 from .settings import check_settings, choice_setting, count_setting, positive_setting
@@ -315,14 +315,10 @@ class Measures:
         own_close, own_volume = closes[m:], volumes[mv:]
         # n + 1 rows: row 0 of vol_mean20 holds the previous value
         series = np.empty((5, n + 1, k))
-        vwap20, rsi, vmeans, vol_ratio, mom = series
+        vwap20, vmeans = series[0], series[2]
         vmeans[0] = self._last_vmean
-        vol_ratio[...] = NAN
         v20 = vmeans[1:] if self._vol20 is None else np.empty((n, k))
-        moves = np.empty((2, n, k))  # gains, losses -> their Wilder averages
-        np.subtract(own_close, closes[m - 1 : m - 1 + n], out=moves[0])
-        np.negative(moves[0], out=moves[1])
-        np.maximum(moves, 0.0, out=moves)
+        moves = bar_moves(own_close, closes[m - 1 : m - 1 + n])  # -> Wilder averages
         for j, c in enumerate(own.counts):
             if not c:
                 continue
@@ -333,26 +329,10 @@ class Measures:
             vwap20[1 : c + 1, j] = self._pv[j].update_many(pvs[:c, j])[0]
             moves[0, :c, j] = self._gain[j].update_many(moves[0, :c, j])
             moves[1, :c, j] = self._loss[j].update_many(moves[1, :c, j])
-
         values = series[:, 1:]
-        vwap20, rsi, vmean, vol_ratio, mom = values
-        vwap20 /= v20
-        prev = vmeans[:-1]
-        np.divide(own_volume, prev, out=vol_ratio, where=prev > 0)
-        finite = np.isfinite(vmeans)
-        expanding = own_volume > volumes[:n]
-        expanding &= finite[1:]
-        expanding &= finite[:-1]
-        # 100 * gain / (gain + loss); 50 when both are 0 (NaN stays NaN)
-        gain = moves[0]
-        total = gain + moves[1]
-        gain *= 100.0
-        np.divide(gain, total, out=rsi)
-        np.copyto(rsi, 50.0, where=total == 0.0)
-        base = closes[:n]
-        np.subtract(own_close, base, out=mom)
-        mom /= base
-        mom *= 100.0
+        expanding = finish_series(
+            values, v20, vmeans, own_volume, volumes[:n], moves, own_close, closes[:n]
+        )
 
         self._closes = own.last(closes, m)
         self._volumes = own.last(volumes, mv)

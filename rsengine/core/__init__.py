@@ -1,6 +1,6 @@
 """The core: bar aggregator, bar combiner, ring buffers, rolling statistics,
-the batch mean true range, the group measures' and the setups' batch kernels
-and the slice assembler.
+the batch mean true range, the measures', the group's and the setups' batch
+kernels and the slice assembler.
 
 A compiled (Cython) implementation is used when it is importable. Setting
 ``RSENGINE_NO_EXTENSIONS=1`` selects the pure-Python twin instead, which is the
@@ -27,9 +27,9 @@ if _flag("RSENGINE_NO_EXTENSIONS"):
     _compiled = None
 else:
     try:
-        from . import _aggregate, _group, _ring, _slices, _true_range, _windows
+        from . import _aggregate, _group, _measures, _ring, _slices, _true_range, _windows
 
-        _compiled = (_aggregate, _group, _ring, _slices, _true_range, _windows)
+        _compiled = (_aggregate, _group, _measures, _ring, _slices, _true_range, _windows)
     except ImportError as exc:
         if _flag("RSENGINE_REQUIRE_EXTENSIONS"):
             raise ImportError(
@@ -42,6 +42,7 @@ else:
 if _compiled is not None:
     from ._aggregate import BarAggregator
     from ._group import group_leads, lead_ranks, lead_streaks
+    from ._measures import bar_moves, finish_series
     from ._ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from ._slices import SliceAssembler
     from ._true_range import true_range_means
@@ -51,6 +52,7 @@ if _compiled is not None:
 else:
     from .pure.aggregate import BarAggregator
     from .pure.group import group_leads, lead_ranks, lead_streaks
+    from .pure.measures import bar_moves, finish_series
     from .pure.ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from .pure.slices import SliceAssembler
     from .pure.true_range import true_range_means
@@ -74,9 +76,11 @@ __all__ = [
     "SliceAssembler",
     "SliceBatch",
     "WilderAverage",
+    "bar_moves",
     "empty_change_carry",
     "empty_floor_carry",
     "empty_sum_carry",
+    "finish_series",
     "floor_holds",
     "group_leads",
     "lagged_changes",
