@@ -217,8 +217,8 @@ class GroupMeasures:
         rank, leader, laggard = lead_ranks(lead)
         out["lead"] = self._members(lead, NAN)
         out["rank"] = self._members(rank, 0)
-        out["leader"] = self._text_rows[leader]
-        out["laggard"] = self._text_rows[laggard]
+        out["leader"] = self._text_rows.take(leader, axis=0)
+        out["laggard"] = self._text_rows.take(laggard, axis=0)
         # the row-wide numbers, one row each: spreads, correlations, ratio
         rows = np.empty((len(self._row_names), len(x)))
         p = len(self.pairs)

@@ -191,11 +191,16 @@ class Regime:
             calendar = None
             if config is not None:
                 calendar = config.instrument(context.symbols[col]).calendar or session.calendar
-            bars = TimeBars(self.persist_ns, calendar or DEFAULT_CALENDAR, anchor, tz, load_days=366)
-            self._bars.append(bars)  # a year of sessions at a time: the loads cost per call
+            calendar = calendar or DEFAULT_CALENDAR
+            # a year of sessions at a time: the schedule loads cost per call
+            self._bars.append(TimeBars(self.persist_ns, calendar, anchor, tz, load_days=366))
         self._g = list(self.group)
         self._whole = self._g == list(range(self.k))  # members are every column, in order
         self._event_ts = None
+        # whole rows of each text value, taken by row: faster than filling text columns
+        self._regime_rows = REGIMES[:, None].repeat(self.k, axis=1)
+        self._window_rows = WINDOWS[:, None].repeat(self.k, axis=1)
+        self._blank = self._window_rows[[2]]
 
         self._or_history: deque[float] = deque(
             maxlen=count_setting("chop_volume_sessions", s["chop_volume_sessions"])
@@ -269,10 +274,10 @@ class Regime:
         if self._near_event(ts):
             blocked, quality = self.calendar.flags(ts)
             regime = np.where(blocked, 0, regime)
-            window = WINDOWS[np.where(blocked, 0, 2 - quality)][:, None].repeat(k, axis=1)
+            window = self._window_rows.take(np.where(blocked, 0, 2 - quality), axis=0)
             size = np.where(blocked, 0.0, size)
         else:
-            window = np.full((n, k), "", dtype=object)
+            window = self._no_window(n)
         if self.corr_name in values:
             with np.errstate(invalid="ignore"):
                 divergent = np.asarray(values[self.corr_name], float)[:, self.es] < (
@@ -286,7 +291,7 @@ class Regime:
         if not self._whole:
             persist, persistent = self._spread(persist, 0), self._spread(persistent, False)
         return {
-            "regime": REGIMES[regime][:, None].repeat(k, axis=1),
+            "regime": self._regime_rows.take(regime, axis=0),
             "afternoon": afternoon[:, None].repeat(k, axis=1),
             "event_window": window,
             "divergent": divergent,
@@ -294,6 +299,12 @@ class Regime:
             "persistent": persistent,
             "size_factor": size[:, None].repeat(k, axis=1),
         }
+
+    def _no_window(self, n: int) -> np.ndarray:
+        """``(n, k)`` of "" (no event window)."""
+        if len(self._blank) < n:
+            self._blank = self._window_rows[[2]].repeat(2 * n, axis=0)
+        return self._blank[:n].copy()
 
     def _spread(self, a: np.ndarray, fill) -> np.ndarray:
         """(n, k) column of the members' values ``a`` (n, m), ``fill`` elsewhere."""
