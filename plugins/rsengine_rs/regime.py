@@ -67,12 +67,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rsengine.core import lead_streaks
+from rsengine.core import empty_chop_carry, lead_streaks, opening_chop
 from rsengine.exchange.events import EventCalendar
 from rsengine.exchange.sessions import DEFAULT_CALENDAR, parse_bar_size
 from rsengine.host.bars import TimeBars
 
-from .group import leader_laggard_rows
 from .leadership import group_layout
 from .settings import check_settings, count_setting, number_setting
 
@@ -115,14 +114,6 @@ def _time_of_day(value) -> dt.time:
         return dt.time.fromisoformat(str(value).strip())
     except ValueError:
         raise ValueError(f"afternoon must be a time such as '14:00', got {value!r}") from None
-
-
-def _ffill(x: np.ndarray, carry: float) -> np.ndarray:
-    """``x`` with each NaN replaced by the last value before it (``carry``
-    before the first)."""
-    idx = np.where(np.isnan(x), -1, np.arange(len(x)))
-    idx = np.maximum.accumulate(idx)
-    return np.where(idx >= 0, x[np.maximum(idx, 0)], carry)
 
 
 class Regime:
@@ -211,14 +202,14 @@ class Regime:
     # -- sessions ---------------------------------------------------------------
 
     def _start_session(self, session, state) -> None:
-        if self._date is not None and self._or_done and self._or_volume > 0:
-            self._or_history.append(self._or_volume)
+        or_volume = self._chop_carry[0] if self._date is not None else 0.0
+        if self._date is not None and self._or_done and or_volume > 0:
+            self._or_history.append(or_volume)
         self._date = None if session is None else session.date
-        self._or_volume = 0.0
         self._or_done = False  # a row closed at or after the opening-window end
-        self._narrow = NAN  # 1.0 / 0.0 once the ES range and ATR are known
-        self._leader = -1  # last leader inside the opening window
-        self._rotations = 0
+        # window volume, narrow range (1.0 / 0.0 once the ES range and ATR are
+        # known), last leader inside the opening window, its changes
+        self._chop_carry = empty_chop_carry()
         self._streak = np.zeros(len(self.group), np.int64)
         if session is None:
             return
@@ -333,54 +324,25 @@ class Regime:
             return (batch.close[:, es] > vwap20) & expanding
 
     def _chop(self, batch, values, ts) -> np.ndarray:
-        """Rows in chop; rows are in time order, so the rows after the opening
-        window and the rows after the second rotation are each a tail."""
-        n = len(ts)
-        start, end = self._window
-        after = int(np.searchsorted(ts, end, side="left"))  # first row closing at or after end
-        if after < n:
-            self._or_done = True
+        """Rows in chop (the core's opening_chop on the ES slot)."""
         es = self.es
-        # (a) narrow and quiet opening range
-        inside = batch.present[:, es] & (batch.ts_open[:, es] >= start) & (ts <= end)
-        volume = self._or_volume + np.cumsum(np.where(inside, batch.volume[:, es], 0.0))
-        self._or_volume = float(volume[-1])
-        chop = np.zeros(n, np.bool_)
+        width = atr = lead = None
         if all(name in values for name in ("or_high", "or_low", "atr")):
             width = (
                 np.asarray(values["or_high"], float)[:, es]
                 - np.asarray(values["or_low"], float)[:, es]
             )
             atr = np.asarray(values["atr"], float)[:, es]
-            known = np.isfinite(width) & np.isfinite(atr)
-            with np.errstate(invalid="ignore"):
-                narrow = np.where(known, (width < self.chop_range_atr * atr).astype(float), NAN)
-            narrow = _ffill(narrow, self._narrow)
-            self._narrow = float(narrow[-1])
-            if after < n:
-                narrow_range = narrow[after:] == 1.0
-                if self._or_mean is not None:
-                    narrow_range &= volume[after:] < self.chop_volume * self._or_mean
-                chop[after:] = narrow_range
-        # (b) leadership rotating in the opening window
         if "lead" in values:
-            rotating = n if self._rotations < self.chop_rotations else 0  # first row
-            lo = int(np.searchsorted(ts, start, side="right"))
-            hi = int(np.searchsorted(ts, end, side="right"))
-            if hi > lo:  # rows closing in (start, end]
-                lead = np.asarray(values["lead"], float)[lo:hi]
-                leader, _ = leader_laggard_rows(lead if self._whole else lead[:, self._g])
-                rows = np.flatnonzero(leader >= 0)
-                if len(rows):
-                    seq = leader[rows]
-                    prev = np.concatenate(([self._leader], seq[:-1]))
-                    count = self._rotations + np.cumsum((seq != prev) & (prev >= 0))
-                    self._leader = int(seq[-1])
-                    self._rotations = int(count[-1])
-                    hits = np.flatnonzero(count >= self.chop_rotations)
-                    if len(hits):
-                        rotating = min(rotating, lo + int(rows[hits[0]]))
-            chop[max(after, rotating) :] = True
+            lead = np.asarray(values["lead"], float)
+            lead = lead if self._whole else lead[:, self._g]
+        settings = (self.chop_range_atr, self.chop_volume, self._or_mean, self.chop_rotations)
+        start, end = self._window
+        chop, self._chop_carry, done = opening_chop(
+            ts, batch.ts_open[:, es], batch.present[:, es], batch.volume[:, es],
+            start, end, width, atr, lead, settings, self._chop_carry,
+        )  # fmt: skip
+        self._or_done |= done
         return chop
 
     def _persistence(self, batch, state, ts) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The core: bar aggregator, bar combiner, ring buffers, rolling statistics,
-the batch mean true range, the measures', the group's and the setups' batch
-kernels and the slice assembler.
+the batch mean true range, the measures', the group's, the regime's and the
+setups' batch kernels and the slice assembler.
 
 A compiled (Cython) implementation is used when it is importable. Setting
 ``RSENGINE_NO_EXTENSIONS=1`` selects the pure-Python twin instead, which is the
@@ -11,6 +11,7 @@ turns a missing compiled core into an ImportError instead of a silent fallback.
 
 import os
 
+from .pure.regime import empty_chop_carry
 from .pure.windows import empty_change_carry, empty_floor_carry, empty_sum_carry
 from .types import FILLED, LATE, OFF_SESSION, PARTIAL, Bars, Rejected, Slice, SliceBatch
 
@@ -27,9 +28,9 @@ if _flag("RSENGINE_NO_EXTENSIONS"):
     _compiled = None
 else:
     try:
-        from . import _aggregate, _group, _measures, _ring, _slices, _true_range, _windows
+        from . import _aggregate, _group, _measures, _regime, _ring, _slices, _true_range, _windows
 
-        _compiled = (_aggregate, _group, _measures, _ring, _slices, _true_range, _windows)
+        _compiled = (_aggregate, _group, _measures, _regime, _ring, _slices, _true_range, _windows)
     except ImportError as exc:
         if _flag("RSENGINE_REQUIRE_EXTENSIONS"):
             raise ImportError(
@@ -43,6 +44,7 @@ if _compiled is not None:
     from ._aggregate import BarAggregator
     from ._group import group_leads, lead_ranks, lead_streaks
     from ._measures import bar_moves, finish_series
+    from ._regime import opening_chop
     from ._ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from ._slices import SliceAssembler
     from ._true_range import true_range_means
@@ -53,6 +55,7 @@ else:
     from .pure.aggregate import BarAggregator
     from .pure.group import group_leads, lead_ranks, lead_streaks
     from .pure.measures import bar_moves, finish_series
+    from .pure.regime import opening_chop
     from .pure.ring import BarRing, RollingCorr, RollingStats, WilderAverage
     from .pure.slices import SliceAssembler
     from .pure.true_range import true_range_means
@@ -78,6 +81,7 @@ __all__ = [
     "WilderAverage",
     "bar_moves",
     "empty_change_carry",
+    "empty_chop_carry",
     "empty_floor_carry",
     "empty_sum_carry",
     "finish_series",
@@ -86,6 +90,7 @@ __all__ = [
     "lagged_changes",
     "lead_ranks",
     "lead_streaks",
+    "opening_chop",
     "others_mean",
     "true_range_means",
     "window_sums",
