@@ -74,8 +74,14 @@ def batch_rows(batch, values: dict, columns: tuple) -> dict | None:
 
 
 def copy_rows(rows: dict) -> dict:
-    """The rows with arrays of their own (a batch's may be the engine's)."""
-    return {name: None if value is None else value.copy() for name, value in rows.items()}
+    """The rows with arrays of their own: a view (of the engine's arrays, as
+    :func:`batch_rows` gives for a batch without gaps) is copied, an array
+    :func:`batch_rows` made is kept as it is."""
+    return {name: _own(value) for name, value in rows.items()}
+
+
+def _own(value):
+    return value.copy() if value is not None and value.base is not None else value
 
 
 def signature(rows: dict) -> tuple:

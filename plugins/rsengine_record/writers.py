@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from rsengine.exchange.sessions import session_date_of
 from rsengine.files import sync
@@ -25,6 +26,7 @@ from . import csv_arrow, csv_text
 from .table import FLAG_TEXT, copy_rows, join_rows, signature
 
 FLUSH_ROWS = 16_384  # rows handed to the CSV writer's thread at a time (many batches)
+SYNC_BYTES = 32 << 20  # bars.csv is synced to disk every this many bytes
 PARQUET_OPTIONS = {
     "compression": "snappy",
     # min/max per file for the columns a reader filters by; the others' cost
@@ -51,6 +53,7 @@ class CsvBars:
         self._file = open(folder / self.name, "wb")  # noqa: SIM115
         self._file.write(csv_text.header(self.columns) + b"\n")
         self._thread = FileThread(self._write_text, "record-csv")
+        self._unsynced = 0
 
     def write(self, rows: dict) -> None:
         kinds = signature(rows)
@@ -85,7 +88,10 @@ class CsvBars:
         n, step = len(rows["ts_close"]), 8 * FLUSH_ROWS  # one text stays well under 2 GiB
         for start in range(0, n, step):
             part = rows if n <= step else {k: _cut(v, start, step) for k, v in rows.items()}
-            self._file.write(self.text(part))
+            self._unsynced += self._file.write(self.text(part))
+        if self._unsynced >= SYNC_BYTES:  # to disk while the run goes on, not all at the end
+            sync(self._file)
+            self._unsynced = 0
 
 
 class ParquetBars:
@@ -203,10 +209,14 @@ class ParquetBars:
         return array
 
     def _text(self, value):
-        try:  # str and None (NaN too) in C
-            return self.pa.array(value, self.pa.string(), from_pandas=True)
-        except (self.pa.ArrowInvalid, self.pa.ArrowTypeError):
-            return self.pa.array([_text_or_none(x) for x in value.tolist()], self.pa.string())
+        pa = self.pa
+        if pd.api.types.infer_dtype(value, skipna=True) in ("string", "empty"):
+            codes, texts = pd.factorize(value, use_na_sentinel=True)  # each text once
+            codes = pa.array(codes, pa.int32(), mask=codes < 0)  # None and NaN: null
+            return pa.DictionaryArray.from_arrays(codes, pa.array(texts, pa.string())).cast(
+                pa.string()
+            )
+        return pa.array([_text_or_none(x) for x in value.tolist()], pa.string())
 
 
 class FileThread:
