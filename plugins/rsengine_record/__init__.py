@@ -46,7 +46,7 @@ FORMATS = ("parquet", "csv")
 BARS = ("bars", "bars.csv")  # the entries of either format: a run replaces both
 LOCK = ".rsengine-record.lock"
 PYARROW_ABSENT = (
-    "record: pyarrow is not installed, so the bars are written as bars.csv "
+    "pyarrow is not installed, so the bars are written as bars.csv "
     "(python -m pip install pyarrow for Parquet; format: csv says so and quiets this)"
 )
 PARTIAL_PREFIX = ".partial-"
