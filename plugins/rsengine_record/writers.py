@@ -79,16 +79,19 @@ class CsvBars:
         return csv_text.batch_text(rows, self.symbols, self.columns)
 
     def _flush(self) -> None:
-        if self._pending:
-            self._thread.put(self._pending)
-            self._pending, self._rows = [], 0
-
-    def _write_text(self, parts: list) -> None:
-        rows = join_rows(parts)
+        """Renders the rows waiting (here: work that holds the GIL would only
+        make the two threads take turns); the thread writes the text."""
+        if not self._pending:
+            return
+        rows = join_rows(self._pending)
+        self._pending, self._rows = [], 0
         n, step = len(rows["ts_close"]), 8 * FLUSH_ROWS  # one text stays well under 2 GiB
         for start in range(0, n, step):
             part = rows if n <= step else {k: _cut(v, start, step) for k, v in rows.items()}
-            self._unsynced += self._file.write(self.text(part))
+            self._thread.put(self.text(part))
+
+    def _write_text(self, text) -> None:
+        self._unsynced += self._file.write(text)
         if self._unsynced >= SYNC_BYTES:  # to disk while the run goes on, not all at the end
             sync(self._file)
             self._unsynced = 0
@@ -131,11 +134,12 @@ class ParquetBars:
 
     def _flush(self) -> None:
         if self._pending:
-            self._files.put(self._month, self._pending)
+            # the table is built here: work that holds the GIL would only make
+            # the two threads take turns; the thread encodes and writes without it
+            self._files.put(self._month, self._table(self._pending))
             self._pending = []
 
-    def _write_month(self, month: str, pending: list) -> None:
-        table = self._table(pending)
+    def _write_month(self, month: str, table) -> None:
         strings = [f.name for f in table.schema if self.pa.types.is_string(f.type)]
         folder = self.folder / f"session_month={month}"
         folder.mkdir()
