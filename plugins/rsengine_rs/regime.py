@@ -350,10 +350,11 @@ class Regime:
         session = state.session
         stamps, closes = [], []  # of each member's 15-minute bars completed now
         prices = (batch.ts_open, batch.open, batch.high, batch.low, batch.close, batch.volume)
+        by_column = [np.ascontiguousarray(p.T) for p in prices]  # one copy, not one a member
         for tb, col in zip(self._bars, self.group, strict=True):
             present = batch.present[:, col]
             if present.all():
-                parts = [tb.update_bars(*(p[:, col] for p in prices))]
+                parts = [tb.update_bars(*(p[col] for p in by_column))]
             else:
                 rows = np.flatnonzero(present)
                 parts = [tb.update_bars(*(p[rows, col] for p in prices))] if len(rows) else []
