@@ -3,7 +3,16 @@
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-CORE_MODULES = ("aggregate", "group", "measures", "regime", "ring", "slices", "true_range", "windows")
+CORE_MODULES = (
+    "aggregate",
+    "group",
+    "measures",
+    "regime",
+    "ring",
+    "slices",
+    "true_range",
+    "windows",
+)
 
 extensions = [Extension(f"rsengine.core._{name}", [f"ext/_{name}.pyx"]) for name in CORE_MODULES]
 
