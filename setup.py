@@ -14,7 +14,16 @@ CORE_MODULES = (
     "windows",
 )
 
-extensions = [Extension(f"rsengine.core._{name}", [f"ext/_{name}.pyx"]) for name in CORE_MODULES]
+CPP_MODULES = {"slices"}  # uses libcpp's set and unordered_map
+
+extensions = [
+    Extension(
+        f"rsengine.core._{name}",
+        [f"ext/_{name}.pyx"],
+        language="c++" if name in CPP_MODULES else "c",
+    )
+    for name in CORE_MODULES
+]
 
 setup(
     ext_modules=cythonize(

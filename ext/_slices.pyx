@@ -9,13 +9,16 @@ copies the ready rows straight into the batch's 2-D columns, without making a
 Slice per row.
 """
 
-import heapq
 import operator
 
 import numpy as np
 
 from libc.stdint cimport INT64_MAX, int64_t, uint8_t
 from libc.math cimport NAN
+from libcpp.set cimport set as cpp_set
+from libcpp.unordered_map cimport unordered_map
+from libcpp.vector cimport vector
+from cython.operator cimport dereference as deref
 
 from rsengine.core.types import BAR_COLUMNS, BAR_FLOAT_COLUMNS, Bars, Slice, SliceBatch
 
@@ -51,9 +54,10 @@ cdef class SliceAssembler:
     cdef double[:, :, ::1] _floats  # (slot, float column, instrument)
     cdef int64_t[:, ::1] _trades
     cdef uint8_t[:, ::1] _flags
-    cdef list _free
-    cdef dict _slot_of
-    cdef list _heap
+    # C++ containers: a pushed bar's slot is found without boxing its stamp
+    cdef vector[Py_ssize_t] _free  # pool rows not in use
+    cdef unordered_map[int64_t, Py_ssize_t] _slot_of  # pending slice time -> pool row
+    cdef cpp_set[int64_t] _pending  # pending slice times, in order
     # output bookkeeping
     cdef int64_t _last_emitted
     cdef bint _has_emitted
@@ -73,10 +77,7 @@ cdef class SliceAssembler:
         self._reported = np.zeros(n, np.int64)
         self._has_reported = np.zeros(n, np.uint8)
         self._cap = 0
-        self._free = []
         self._grow(4)
-        self._slot_of = {}
-        self._heap = []
         self._last_emitted = 0
         self._has_emitted = False
         self._emitted = 0
@@ -103,7 +104,7 @@ cdef class SliceAssembler:
         self._a_trades, self._trades = trades, trades
         self._a_flags, self._flags = flags, flags
         for s in range(cap - 1, old - 1, -1):
-            self._free.append(s)
+            self._free.push_back(s)
         self._cap = cap
 
     # ------------------------------------------------------------------ state
@@ -119,7 +120,7 @@ cdef class SliceAssembler:
     @property
     def pending(self):
         """Number of slice times waiting to be emitted."""
-        return len(self._heap)
+        return self._pending.size()
 
     @property
     def emitted(self):
@@ -251,13 +252,13 @@ cdef class SliceAssembler:
     cdef Py_ssize_t _slot_for(self, int64_t t) except -1:
         """The pool row of the pending slice at ``t``, opened (all missing) if new."""
         cdef Py_ssize_t s, j, k
-        key = t
-        found = self._slot_of.get(key)
-        if found is not None:
-            return found
-        if not self._free:
+        found = self._slot_of.find(t)
+        if found != self._slot_of.end():
+            return deref(found).second
+        if self._free.empty():
             self._grow(2 * self._cap)
-        s = self._free.pop()
+        s = self._free.back()
+        self._free.pop_back()
         for j in range(self._n):
             self._present[s, j] = 0
             self._ts_open[s, j] = -1
@@ -265,8 +266,8 @@ cdef class SliceAssembler:
                 self._floats[s, k, j] = NAN
             self._trades[s, j] = 0
             self._flags[s, j] = 0
-        self._slot_of[key] = s
-        heapq.heappush(self._heap, key)
+        self._slot_of[t] = s
+        self._pending.insert(t)
         return s
 
     # ----------------------------------------------------------------- output
@@ -278,11 +279,13 @@ cdef class SliceAssembler:
         when ``now_ns`` is given and ``now_ns >= T + grace_ns``. The clock is
         not remembered between calls.
         """
-        return [self._emit(t) for t in self._pop_ready(now_ns)]
+        times = self._pop_ready(now_ns)
+        return [self._emit(t) for t in times]
 
     def finish(self):
         """End of data: every pending slice, oldest first."""
-        return [self._emit(t) for t in self._pop_all()]
+        times = self._pop_all()
+        return [self._emit(t) for t in times]
 
     def poll_batch(self, now_ns=None):
         """:meth:`poll`, with the slices stacked into one batch (0 rows if none)."""
@@ -292,7 +295,7 @@ cdef class SliceAssembler:
         """:meth:`finish`, with the slices stacked into one batch (0 rows if none)."""
         return self._emit_batch(self._pop_all())
 
-    cdef list _pop_ready(self, now_ns):
+    cdef vector[int64_t] _pop_ready(self, now_ns) except *:
         """Take the complete slice times off the heap, oldest first."""
         cdef bint has_now = now_ns is not None
         cdef int64_t now = 0, frontier = 0, t
@@ -306,22 +309,24 @@ cdef class SliceAssembler:
                 break
             if j == 0 or self._reported[j] < frontier:
                 frontier = self._reported[j]
-        out = []
-        heap = self._heap
-        while heap:
-            t = heap[0]
+        cdef vector[int64_t] out
+        while not self._pending.empty():
+            t = deref(self._pending.begin())
             if not (
                 (has_frontier and t <= frontier)
                 or (has_now and t <= INT64_MAX - self._grace and now >= t + self._grace)
             ):
                 break
-            out.append(heapq.heappop(heap))
+            out.push_back(t)
+            self._pending.erase(self._pending.begin())
         return out
 
-    cdef list _pop_all(self):
-        heap = self._heap
-        out = sorted(heap)
-        heap.clear()
+    cdef vector[int64_t] _pop_all(self):
+        cdef vector[int64_t] out
+        cdef int64_t t
+        for t in self._pending:
+            out.push_back(t)
+        self._pending.clear()
         return out
 
     def take_late(self):
@@ -331,7 +336,8 @@ cdef class SliceAssembler:
         return late
 
     cdef object _emit(self, int64_t t):
-        cdef Py_ssize_t s = self._slot_of.pop(t)
+        cdef Py_ssize_t s = self._slot_of[t]
+        self._slot_of.erase(t)
         cdef Py_ssize_t j, present = 0
         for j in range(self._n):
             present += self._present[s, j]
@@ -349,20 +355,20 @@ cdef class SliceAssembler:
             flags=self._a_flags[s].copy(),
             **dict(zip(BAR_FLOAT_COLUMNS, floats)),
         )
-        self._free.append(s)
+        self._free.push_back(s)
         return result
 
-    cdef object _emit_batch(self, list times):
+    cdef object _emit_batch(self, vector[int64_t] times):
         """The slices at ``times`` (popped off the heap, in order) as one SliceBatch.
 
         Copies pool rows straight into the 2-D columns: no Slice per row.
         """
-        cdef Py_ssize_t n = len(times), k = self._n, j, i, c, s, present = 0
+        cdef Py_ssize_t n = times.size(), k = self._n, j, i, c, s, present = 0
         cdef int64_t[::1] slots_v, ts_v
         cdef uint8_t[:, ::1] pres_v, flags_v
         cdef int64_t[:, ::1] open_ts_v, trades_v
         cdef double[:, ::1] f0, f1, f2, f3, f4, f5
-        ts_close = np.array(times, np.int64)
+        ts_close = np.empty(n, np.int64)
         present_a = np.empty((n, k), np.bool_)
         ts_open = np.empty((n, k), np.int64)
         floats = [np.empty((n, k), np.float64) for c in range(N_FLOATS)]
@@ -370,10 +376,11 @@ cdef class SliceAssembler:
         flags = np.empty((n, k), np.uint8)
         slots = np.empty(n, np.int64)
         slots_v = slots
-        slot_of = self._slot_of
-        for j in range(n):
-            slots_v[j] = slot_of.pop(times[j])
         ts_v = ts_close
+        for j in range(n):
+            ts_v[j] = times[j]
+            slots_v[j] = self._slot_of[times[j]]
+            self._slot_of.erase(times[j])
         pres_v = present_a.view(np.uint8)
         open_ts_v = ts_open
         trades_v = trades
@@ -394,7 +401,8 @@ cdef class SliceAssembler:
                     f5[j, i] = self._floats[s, 5, i]
                     trades_v[j, i] = self._trades[s, i]
                     flags_v[j, i] = self._flags[s, i]
-        self._free.extend(slots.tolist())
+        for j in range(n):
+            self._free.push_back(slots_v[j])
         if n:
             self._last_emitted = ts_v[n - 1]
             self._has_emitted = True
