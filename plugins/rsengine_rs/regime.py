@@ -39,7 +39,7 @@ Per group member (0/False for other instruments):
   close, minus the mean of the other members') is ``>= persist_lead`` (0.2,
   + leading) or ``<= -persist_lead`` (- lagging); 0 when the last one is
   inside the band or has no lead. The 15-minute bars are built from the
-  primary bars by the core's :class:`rsengine.host.bars.TimeBars` (each
+  primary bars by the core's :class:`rsengine.exchange.bars.TimeBars` (each
   instrument's calendar, the session anchor of the config), flushed at each
   batch's last close: a bar is complete once a row closes at or after its end.
 * ``persistent``: ``|persist15| >= persist_bars`` (2).
@@ -68,9 +68,9 @@ from pathlib import Path
 import numpy as np
 
 from rsengine.core import empty_chop_carry, lead_streaks, opening_chop
+from rsengine.exchange.bars import TimeBars
 from rsengine.exchange.events import EventCalendar
 from rsengine.exchange.sessions import DEFAULT_CALENDAR, parse_bar_size
-from rsengine.host.bars import TimeBars
 
 from .leadership import group_layout
 from .settings import check_settings, count_setting, number_setting

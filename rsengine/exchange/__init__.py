@@ -1,2 +1,3 @@
 """The exchange side of time: trading sessions on a maintained calendar, the
-contract table and rolls, settlement prices, and scheduled releases."""
+bars on them, the contract table and rolls, settlement prices, and scheduled
+releases."""

@@ -20,13 +20,13 @@ import numpy as np
 import structlog
 
 from rsengine.core import BarRing, Bars, SliceAssembler, SliceBatch
+from rsengine.exchange.bars import TimeBars
 from rsengine.exchange.sessions import (
     SessionBounds,
     is_halt,
     split_sessions,
 )
 from rsengine.exchange.settlement import SessionCloses, SettlementTracker
-from rsengine.host.bars import TimeBars
 from rsengine.host.live import run_live
 from rsengine.host.per_slice import RingsAsOf, RowValues, bars_after, stack_rows
 from rsengine.host.plugins import call_each

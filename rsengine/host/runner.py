@@ -13,8 +13,8 @@ from rsengine.config import (
     ConfigError,
     check_component_names,
 )
+from rsengine.exchange.bars import TimeBars
 from rsengine.exchange.settlement import SettlementTracker
-from rsengine.host.bars import TimeBars
 from rsengine.host.engine import Engine, InstrumentFeed, PluginFailure
 from rsengine.host.ordering import OrderError, check_reads, order_indicators, providers
 from rsengine.host.plugins import call_each, collect_registries, make_plugin_manager

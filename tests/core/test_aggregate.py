@@ -10,7 +10,7 @@ import pytest
 from conftest import MIN, et_ns
 
 from rsengine.core import FILLED, LATE, OFF_SESSION, PARTIAL, BarAggregator, Bars
-from rsengine.host.bars import TimeBars
+from rsengine.exchange.bars import TimeBars
 
 # One synthetic segment 10:00-11:00 ET on a Wednesday, anchor at its open.
 SEG_OPEN, SEG_CLOSE = et_ns("2024-03-06 10:00"), et_ns("2024-03-06 11:00")

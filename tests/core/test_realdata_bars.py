@@ -13,7 +13,7 @@ import pytest
 from conftest import data_dir, et_ns
 
 from rsengine.core import PARTIAL, Bars
-from rsengine.host.bars import TimeBars
+from rsengine.exchange.bars import TimeBars
 
 pytestmark = pytest.mark.realdata
 

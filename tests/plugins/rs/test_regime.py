@@ -21,8 +21,8 @@ from rsengine_rs.measures import Measures
 from rsengine_rs.regime import COLUMNS, Regime
 from test_leadership import cuts, load_bars, make_batch, session_batches
 
+from rsengine.exchange.bars import TimeBars
 from rsengine.exchange.events import Event
-from rsengine.host.bars import TimeBars
 from rsengine.state import SessionInfo
 
 NAN = math.nan
@@ -532,7 +532,7 @@ def test_real_data_persist15_equals_pandas_15_minute_bars(real_bars, real_by_ses
 
 
 class TimeBarsPersistence:
-    """persist15 built with one rsengine.host.bars.TimeBars per member, fed each
+    """persist15 built with one rsengine.exchange.bars.TimeBars per member, fed each
     batch's bars and flushed at its last row's close: the reference for the
     numpy grouping of Regime."""
 
