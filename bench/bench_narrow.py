@@ -37,7 +37,11 @@ window = json.loads({window!r})
 if window:
     tree["sources"]["csv"].update(start=window[0], end=window[1])
 summary, seconds = replay.run(tree)
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: a child's ru_maxrss starts from its parent's size at
+# the fork, so under bench/run.py it reported the parent's peak for both runs
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")]
+peak_kib = int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rss = peak_kib / 1024
 print(json.dumps({{"seconds": seconds, "bars": summary.bars, "rss_mib": rss}}))
 """
 

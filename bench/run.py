@@ -185,7 +185,7 @@ def bench_rings(n_bars, n_instruments, repeats):
 
 def bench_replay(quick: bool):
     """configs/replay-micros.yaml end to end (csv -> bars -> slices -> every
-    measure and context signal -> record writing bars.csv)."""
+    measure and context signal -> record in its default format, Parquet)."""
     import os
     import tempfile
     from pathlib import Path
