@@ -59,7 +59,7 @@ def load(config_source, overrides=()):
 def replay(config, cut_ns=None, extra_outputs=(), progress="off", stream=sys.stderr) -> Capture:
     """Replay ``config`` without its outputs (as :func:`.capture.capture`),
     cut at ``cut_ns`` when given, with ``extra_outputs`` beside the capture."""
-    from rsengine.app.summary import progress_for
+    from rsengine.app.summary import run_with_progress
     from rsengine.host.runner import build_engine
 
     config = without_outputs(config)
@@ -69,13 +69,7 @@ def replay(config, cut_ns=None, extra_outputs=(), progress="off", stream=sys.std
     out = CaptureOutput(engine.symbols)
     for k, extra in enumerate((out, *extra_outputs)):
         engine.outputs.append((f"calibrate{k}", "evaluate", extra))
-    bar = progress_for(config, [s for _, _, s in engine.sources], stream, progress)
-    if bar is None:
-        summary = engine.run()
-    else:
-        engine.on_progress = bar.update
-        with bar:
-            summary = engine.run()
+    summary = run_with_progress(engine, stream, progress)
     return Capture(market=out.market(config), signals=tuple(out.signals), summary=summary)
 
 

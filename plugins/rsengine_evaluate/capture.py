@@ -245,7 +245,7 @@ def capture(config, pm=None, progress: str | None = "off", stream=sys.stderr) ->
     builds it). ``progress``: ``off``, ``auto`` or ``on``: the replay's
     progress bar on ``stream``, as ``rsengine run`` shows it.
     """
-    from rsengine.app.summary import progress_for
+    from rsengine.app.summary import run_with_progress
     from rsengine.host.runner import build_engine
 
     config = without_outputs(config)
@@ -254,15 +254,8 @@ def capture(config, pm=None, progress: str | None = "off", stream=sys.stderr) ->
     # after build_engine: the engine walks slices only for outputs without
     # on_batch, which this one has, so appending it keeps the fast path
     engine.outputs.append(("evaluate", "evaluate", out))
-    sources = [source for _, _, source in engine.sources]
-    bar = progress_for(config, sources, stream, progress)
     start = time.perf_counter()
-    if bar is None:
-        summary = engine.run()
-    else:
-        engine.on_progress = bar.update
-        with bar:
-            summary = engine.run()
+    summary = run_with_progress(engine, stream, progress)
     replay_s = time.perf_counter() - start
     return Capture(
         market=out.market(config),

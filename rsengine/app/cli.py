@@ -211,20 +211,13 @@ def _plugins() -> int:
 
 
 def _run(config, progress: bool) -> int:
-    from rsengine.app.summary import SignalTally, format_summary, progress_for
+    from rsengine.app.summary import SignalTally, format_summary, run_with_progress
     from rsengine.host.runner import build_engine, data_labels
 
     tally = SignalTally()
     engine = build_engine(config, watchers=[tally])
-    sources = [source for _, _, source in engine.sources]
-    bar = progress_for(config, sources, sys.stderr, None if progress else "off")
     with _stop_on_signals(engine):
-        if bar is None:
-            summary = engine.run()
-        else:
-            engine.on_progress = bar.update
-            with bar:
-                summary = engine.run()
+        summary = run_with_progress(engine, sys.stderr, None if progress else "off")
     print(format_summary(summary, engine, data_labels(engine.sources), tally))
     return EXIT_OK
 

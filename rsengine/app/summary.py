@@ -203,6 +203,18 @@ def progress_for(config, sources, stream, setting: str | None = None) -> Progres
     return ProgressBar(state, stream, force=setting == "on")
 
 
+def run_with_progress(engine, stream, setting: str | None = None):
+    """``engine.run()`` with the replay's progress bar on ``stream`` when
+    :func:`progress_for` gives one; the run's summary."""
+    sources = [source for _, _, source in engine.sources]
+    bar = progress_for(engine.config, sources, stream, setting)
+    if bar is None:
+        return engine.run()
+    engine.on_progress = bar.update
+    with bar:
+        return engine.run()
+
+
 # -- the closing summary -----------------------------------------------------------------
 
 
